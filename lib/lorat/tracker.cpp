@@ -1,0 +1,126 @@
+#include "tracker.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+
+#include <cmath>
+#include <sstream>
+
+#include "decode.h"
+#include "error.h"
+
+namespace lorat {
+
+namespace {
+
+std::string box_str(const Box& b) {
+  std::ostringstream s;
+  s << b.x << "," << b.y << "," << b.w << "," << b.h;
+  return s.str();
+}
+
+}  // namespace
+
+Tracker::Tracker(LoratModel model, TrackerOptions options) : model_(std::move(model)), options_(options) {
+  model_->eval();
+  const int g = model_->config.search_grid();
+  window_ = hann_window_2d(g, g);
+}
+
+std::vector<int> Tracker::target_ids() const {
+  std::vector<int> ids;
+  for (const auto& t : targets_) ids.push_back(t.id);
+  return ids;
+}
+
+const Tracker::Target& Tracker::find(int id) const {
+  for (const auto& t : targets_)
+    if (t.id == id) return t;
+  throw Error("no target with id " + std::to_string(id));
+}
+
+int Tracker::add_target(const ImageView& frame, const Box& box) {
+  frame.validate();
+  if (!(std::isfinite(box.x) && std::isfinite(box.y) && box.w > 0 && box.h > 0 && std::isfinite(box.w) && std::isfinite(box.h)))
+    throw Error("box " + box_str(box) + ": width and height must be positive");
+  if (box.x >= frame.width || box.y >= frame.height || box.x2() <= 0 || box.y2() <= 0)
+    throw Error("box " + box_str(box) + " is outside the " + std::to_string(frame.width) + "x" + std::to_string(frame.height) + " frame");
+  const ModelConfig& c = model_->config;
+  Target t;
+  t.id = next_id_++;
+  t.box = box;
+  mean_rgb(frame, t.fill);
+  CropPlan plan = plan_crop(box, c.template_factor, c.template_size, frame.width, frame.height);
+  t.z_transform = plan.effective;
+  t.z = torch::empty({3, c.template_size, c.template_size});
+  render_crop(frame, plan, t.fill, t.z.data_ptr<float>());
+  const int g = c.template_grid();
+  t.mask = torch::empty({g, g}, at::kLong);
+  foreground_mask(box, plan.effective, c.template_size, g, t.mask.data_ptr<int64_t>());
+  {
+    c10::InferenceMode guard;
+    auto param = model_->token_type_embed;
+    t.z_tokens = model_->embed_template(t.z.unsqueeze(0).to(param.device(), param.scalar_type()), t.mask.unsqueeze(0));
+  }
+  targets_.push_back(std::move(t));
+  return targets_.back().id;
+}
+
+bool Tracker::remove_target(int id) {
+  for (auto it = targets_.begin(); it != targets_.end(); ++it)
+    if (it->id == id) {
+      targets_.erase(it);
+      return true;
+    }
+  return false;
+}
+
+torch::Tensor Tracker::template_crop(int id) const { return find(id).z; }
+torch::Tensor Tracker::template_mask(int id) const { return find(id).mask; }
+Transform Tracker::template_transform(int id) const { return find(id).z_transform; }
+
+std::vector<TrackResult> Tracker::track(const ImageView& frame) {
+  std::vector<TrackResult> results;
+  if (targets_.empty()) return results;
+  frame.validate();
+  const ModelConfig& c = model_->config;
+  const int64_t n = int64_t(targets_.size()), S = c.search_size, g = c.search_grid();
+  auto x = torch::empty({n, 3, S, S});
+  std::vector<CropPlan> plans;
+  for (int64_t i = 0; i < n; ++i) {
+    const Target& t = targets_[i];
+    plans.push_back(plan_crop(enforce_min_size(t.box, c.min_box_size), c.search_factor, S, frame.width, frame.height));
+    render_crop(frame, plans.back(), t.fill, x[i].data_ptr<float>());
+  }
+  torch::Tensor scores, boxes;
+  {
+    c10::InferenceMode guard;
+    std::vector<torch::Tensor> z_list;
+    for (const auto& t : targets_) z_list.push_back(t.z_tokens);
+    auto param = model_->token_type_embed;
+    auto out = model_->forward_embedded(at::cat(z_list, 0), x.to(param.device(), param.scalar_type()));
+    scores = out.score_logits.to(at::kCPU, at::kFloat).contiguous();
+    boxes = out.boxes.to(at::kCPU, at::kFloat).contiguous();
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    Target& t = targets_[i];
+    Decoded d = decode_score_map(scores[i].data_ptr<float>(), boxes[i].data_ptr<float>(), g, g, window_,
+                                 float(c.window_penalty), S);
+    TrackResult r;
+    r.id = t.id;
+    r.score = d.score;
+    r.cell = d.index;
+    r.margin = d.margin;
+    r.crop = plans[i].effective;
+    Box predicted = clip_box(plans[i].effective.to_frame(d.crop_box), frame.width, frame.height);
+    bool valid = std::isfinite(predicted.x) && std::isfinite(predicted.y) && predicted.w > 0 && predicted.h > 0;
+    if (valid) t.box = predicted;
+    r.moved = valid;
+    r.box = t.box;
+    if (!std::isfinite(r.score)) r.score = 0;
+    results.push_back(r);
+  }
+  return results;
+}
+
+}  // namespace lorat

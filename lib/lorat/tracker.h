@@ -1,0 +1,68 @@
+// The tracker of the spec: any number of independent targets, one batched forward per frame.
+// It takes plain image views, not GStreamer or OpenCV types.
+#pragma once
+#include <vector>
+
+#include "box.h"
+#include "crop.h"
+#include "image.h"
+#include "model.h"
+
+namespace lorat {
+
+struct TrackerOptions {
+  torch::Device device = torch::kCPU;
+};
+
+struct TrackResult {
+  int id = 0;
+  Box box;               // frame pixels, clipped to the frame
+  float score = 0;       // sigmoid of the score logit at the chosen cell
+  int cell = 0;          // row-major cell of the blended maximum
+  float margin = 0;      // best minus second-best blended score
+  Transform crop;        // the effective transform of the search crop used
+  bool moved = true;     // false when the prediction was degenerate and the previous box was kept
+};
+
+class Tracker {
+ public:
+  explicit Tracker(LoratModel model, TrackerOptions options = {});
+
+  // Crops the template around box (frame pixels) and returns the new target's id. Throws
+  // lorat::Error for an empty box or one that does not overlap the frame.
+  int add_target(const ImageView& frame, const Box& box);
+  bool remove_target(int id);
+  void clear() { targets_.clear(); }
+  size_t size() const { return targets_.size(); }
+  std::vector<int> target_ids() const;
+
+  // One step for every target on this frame (an empty result when there are none).
+  std::vector<TrackResult> track(const ImageView& frame);
+
+  // The template crop and mask of a target, as the model sees them (for tests).
+  torch::Tensor template_crop(int id) const;
+  torch::Tensor template_mask(int id) const;
+  Transform template_transform(int id) const;
+
+  const LoratModel& model() const { return model_; }
+
+ private:
+  struct Target {
+    int id;
+    torch::Tensor z;         // (3, T, T) normalised template crop
+    torch::Tensor mask;      // (g, g) int64
+    torch::Tensor z_tokens;  // (1, g*g, D) embedded template
+    Transform z_transform;
+    double fill[3];          // mean colour of the init frame
+    Box box;                 // last box
+  };
+  const Target& find(int id) const;
+
+  LoratModel model_;
+  TrackerOptions options_;
+  std::vector<Target> targets_;
+  std::vector<float> window_;
+  int next_id_ = 1;
+};
+
+}  // namespace lorat

@@ -1,0 +1,178 @@
+// The network: shapes of every stage, the decoupled position embedding, LoRA merge and unmerge.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include "lorat/config.h"
+#include "lorat/model.h"
+
+using namespace lorat;
+
+namespace {
+
+ModelConfig tiny() { return find_variant("T-112"); }
+
+struct Inputs {
+  torch::Tensor z, x, mask;
+};
+
+Inputs inputs(const ModelConfig& c, int64_t batch) {
+  torch::manual_seed(11);
+  Inputs in;
+  in.z = torch::randn({batch, 3, c.template_size, c.template_size});
+  in.x = torch::randn({batch, 3, c.search_size, c.search_size});
+  in.mask = torch::randint(0, 2, {batch, c.template_grid(), c.template_grid()}, at::kLong);
+  return in;
+}
+
+// LoRA with non-zero B (the authors' init), so merged and unmerged really differ from the base.
+// LayerScale at 1 (trained DINOv2 values are of that order; the 1e-5 init would hide the blocks).
+LoratModel model_with_lora(const ModelConfig& c) {
+  torch::manual_seed(5);
+  LoratModel m(c);
+  torch::NoGradGuard g;
+  for (auto& [name, t] : m->named_tensors())
+    if (name.size() > 6 && name.substr(name.size() - 6) == ".gamma") t.fill_(1.0);
+  m->add_lora(c.lora_rank, c.lora_scale());
+  m->eval();
+  return m;
+}
+
+}  // namespace
+
+TEST(Model, ShapesOfEveryStage) {
+  ModelConfig c = tiny();
+  LoratModel m(c);
+  auto in = inputs(c, 3);
+  torch::NoGradGuard g;
+  const int64_t t = c.template_grid(), s = c.search_grid(), D = c.dim;
+  EXPECT_EQ(m->patch_embed->forward(in.z).sizes(), (std::vector<int64_t>{3, t * t, D}));
+  EXPECT_EQ(m->patch_embed->forward(in.x).sizes(), (std::vector<int64_t>{3, s * s, D}));
+  EXPECT_EQ(m->search_pos_embed().sizes(), (std::vector<int64_t>{1, s * s, D}));
+  auto zt = m->embed_template(in.z, in.mask);
+  EXPECT_EQ(zt.sizes(), (std::vector<int64_t>{3, t * t, D}));
+  auto out = m->forward(in.z, in.x, in.mask);
+  EXPECT_EQ(out.score_logits.sizes(), (std::vector<int64_t>{3, s, s}));
+  EXPECT_EQ(out.box_logits.sizes(), (std::vector<int64_t>{3, s, s, 4}));
+  EXPECT_EQ(out.boxes.sizes(), (std::vector<int64_t>{3, s, s, 4}));
+}
+
+TEST(Model, ParameterNamesAreMetasAndTheAuthors) {
+  ModelConfig c = tiny();
+  auto names = model_with_lora(c)->named_tensors();
+  for (const char* key : {"pos_embed", "patch_embed.proj.weight", "blocks.0.attn.qkv.weight", "blocks.1.attn.qkv.bias",
+                          "blocks.0.attn.qkv.q.lora.A", "blocks.0.attn.qkv.v.lora.B", "blocks.1.attn.proj.lora.A",
+                          "blocks.1.mlp.fc1.lora.B", "blocks.0.mlp.fc2.lora.A", "blocks.0.ls1.gamma", "blocks.1.ls2.gamma",
+                          "blocks.0.norm1.weight", "norm.bias", "token_type_embed", "head.cls_mlp.layers.2.weight",
+                          "head.reg_mlp.layers.0.bias"})
+    EXPECT_TRUE(names.count(key)) << key;
+  EXPECT_EQ(names.at("blocks.0.attn.qkv.k.lora.A").sizes(), (std::vector<int64_t>{c.lora_rank, c.dim}));
+  EXPECT_EQ(names.at("blocks.0.attn.qkv.k.lora.B").sizes(), (std::vector<int64_t>{c.dim, c.lora_rank}));
+  EXPECT_EQ(names.at("head.reg_mlp.layers.2.weight").sizes(), (std::vector<int64_t>{4, c.dim}));
+}
+
+TEST(Model, SwiGluVariantHasW12AndW3) {
+  ModelConfig c = tiny();
+  c.mlp = "swiglu";
+  c.mlp_hidden = 96;
+  LoratModel m = model_with_lora(c);
+  auto names = m->named_tensors();
+  EXPECT_EQ(names.at("blocks.0.mlp.w12.weight").sizes(), (std::vector<int64_t>{192, c.dim}));
+  EXPECT_EQ(names.at("blocks.0.mlp.w3.weight").sizes(), (std::vector<int64_t>{c.dim, 96}));
+  EXPECT_TRUE(names.count("blocks.1.mlp.w12.lora.A"));
+  EXPECT_FALSE(names.count("blocks.0.mlp.fc1.weight"));
+  auto in = inputs(c, 1);
+  torch::NoGradGuard g;
+  EXPECT_EQ(m->forward(in.z, in.x, in.mask).score_logits.sizes(), (std::vector<int64_t>{1, 8, 8}));
+}
+
+TEST(Model, PosEmbedResizeIsBicubicAndTheTemplateTakesTheTopLeftSlice) {
+  ModelConfig c = tiny();
+  LoratModel m(c);
+  torch::NoGradGuard g;
+  // A field linear in x and y survives a bicubic resize (half-pixel centres) exactly, away from
+  // the borders, where the clamped taps bend it.
+  const int64_t G = c.pos_embed_grid, s = c.search_grid();
+  auto ramp = (at::arange(G, at::kFloat).view({G, 1}) * 2 + at::arange(G, at::kFloat).view({1, G})).reshape({G * G, 1});
+  m->pos_embed.slice(1, 1).copy_(ramp.expand({G * G, c.dim}).unsqueeze(0));
+  auto resized = m->search_pos_embed().reshape({s, s, c.dim});
+  double step = double(G) / s;
+  for (int64_t i = 2; i < s - 2; ++i)
+    for (int64_t j = 2; j < s - 2; ++j) {
+      double src_i = (i + 0.5) * step - 0.5, src_j = (j + 0.5) * step - 0.5;
+      EXPECT_NEAR(resized[i][j][0].item<double>(), 2 * src_i + src_j, 1e-4);
+    }
+  // Template tokens with zero patches and type rows carry exactly the top-left slice.
+  m->patch_embed->proj->weight.zero_();
+  m->patch_embed->proj->bias.zero_();
+  m->token_type_embed.zero_();
+  const int64_t t = c.template_grid();
+  auto z = m->embed_template(torch::zeros({1, 3, c.template_size, c.template_size}), torch::zeros({1, t, t}, at::kLong));
+  EXPECT_TRUE(at::equal(z.reshape({t, t, c.dim}), resized.slice(0, 0, t).slice(1, 0, t)));
+}
+
+TEST(Model, TokenTypeFollowsTheMask) {
+  ModelConfig c = tiny();
+  LoratModel m(c);
+  torch::NoGradGuard g;
+  const int64_t t = c.template_grid();
+  auto z = torch::randn({1, 3, c.template_size, c.template_size});
+  auto mask = torch::zeros({1, t, t}, at::kLong);
+  mask[0][1][2] = 1;
+  auto diff = m->embed_template(z, mask) - m->embed_template(z, torch::zeros_like(mask));
+  auto expected = m->token_type_embed[1] - m->token_type_embed[0];
+  EXPECT_TRUE(at::allclose(diff[0][1 * t + 2], expected, 1e-6, 1e-6));
+  EXPECT_LT(diff[0][0].abs().max().item<float>(), 1e-7);
+}
+
+TEST(Model, MergedAndUnmergedAgree) {
+  for (bool rslora : {false, true}) {
+    ModelConfig c = tiny();
+    c.rslora = rslora;
+    LoratModel m = model_with_lora(c);
+    auto in = inputs(c, 2);
+    torch::NoGradGuard g;
+    auto unmerged = m->forward(in.z, in.x, in.mask);
+    auto w_before = m->named_tensors().at("blocks.0.attn.qkv.weight").clone();
+    m->merge();
+    EXPECT_TRUE(m->merged());
+    auto merged = m->forward(in.z, in.x, in.mask);
+    EXPECT_LT((merged.score_logits - unmerged.score_logits).abs().max().item<double>(), 1e-4);
+    EXPECT_LT((merged.box_logits - unmerged.box_logits).abs().max().item<double>(), 1e-4);
+    EXPECT_FALSE(at::allclose(m->named_tensors().at("blocks.0.attn.qkv.weight"), w_before));
+    m->unmerge();
+    EXPECT_TRUE(at::allclose(m->named_tensors().at("blocks.0.attn.qkv.weight"), w_before, 0, 1e-6));
+    auto again = m->forward(in.z, in.x, in.mask);
+    EXPECT_LT((again.score_logits - unmerged.score_logits).abs().max().item<double>(), 1e-5);
+  }
+}
+
+TEST(Model, AMergedModelWithoutItsAdapterIsAPlainViT) {
+  ModelConfig c = tiny();
+  LoratModel m = model_with_lora(c);
+  auto in = inputs(c, 1);
+  torch::NoGradGuard g;
+  auto before = m->forward(in.z, in.x, in.mask).score_logits;
+  m->merge(/*keep_adapter=*/false);
+  EXPECT_FALSE(m->has_lora());
+  for (const auto& [name, t] : m->named_tensors()) EXPECT_EQ(name.find(".lora."), std::string::npos) << name;
+  EXPECT_LT((m->forward(in.z, in.x, in.mask).score_logits - before).abs().max().item<double>(), 1e-4);
+}
+
+TEST(Model, LoraChangesTheOutput) {
+  ModelConfig c = tiny();
+  LoratModel m = model_with_lora(c);
+  auto in = inputs(c, 1);
+  torch::NoGradGuard g;
+  auto with = m->forward(in.z, in.x, in.mask).score_logits;
+  m->remove_lora();
+  EXPECT_GT((m->forward(in.z, in.x, in.mask).score_logits - with).abs().max().item<double>(), 1e-3);
+}
+
+TEST(Model, BoxDecodingFromCellCentres) {
+  // Zero logits give l = t = r = b = 0.5 around each cell centre.
+  auto boxes = decode_boxes(torch::zeros({1, 2, 4, 4}));
+  EXPECT_NEAR(boxes[0][1][3][0].item<float>(), (3 + 0.5) / 4 - 0.5, 1e-7);  // x1 of row 1, column 3
+  EXPECT_NEAR(boxes[0][1][3][1].item<float>(), (1 + 0.5) / 2 - 0.5, 1e-7);  // y1
+  EXPECT_NEAR(boxes[0][1][3][2].item<float>(), (3 + 0.5) / 4 + 0.5, 1e-7);
+  EXPECT_NEAR(boxes[0][1][3][3].item<float>(), (1 + 0.5) / 2 + 0.5, 1e-7);
+}

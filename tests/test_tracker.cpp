@@ -1,0 +1,112 @@
+// The tracker: targets added and removed, bad boxes, and a batch of targets tracked together
+// giving the same boxes as each target alone.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "lorat/config.h"
+#include "lorat/error.h"
+#include "lorat/tracker.h"
+
+using namespace lorat;
+using ::testing::HasSubstr;
+
+namespace {
+
+// A 160x120 picture with a bright square at (x, y) on a textured background.
+std::vector<uint8_t> scene(int sx, int sy) {
+  const int W = 160, H = 120;
+  std::vector<uint8_t> rgb(W * H * 3);
+  for (int y = 0; y < H; ++y)
+    for (int x = 0; x < W; ++x) {
+      uint8_t* p = &rgb[(y * W + x) * 3];
+      bool in = x >= sx && x < sx + 20 && y >= sy && y < sy + 16;
+      p[0] = in ? 250 : uint8_t((x * 3 + y) % 90);
+      p[1] = in ? 40 : uint8_t((y * 5) % 90);
+      p[2] = in ? 40 : uint8_t((x + y) % 90);
+    }
+  return rgb;
+}
+
+ImageView view(const std::vector<uint8_t>& rgb) { return ImageView::packed(PixelFormat::RGB, rgb.data(), 160, 120, 160 * 3); }
+
+LoratModel tiny_model() {
+  torch::manual_seed(2);
+  return LoratModel(find_variant("T-112"));
+}
+
+std::string error_of(Tracker& t, const ImageView& v, Box b) {
+  try {
+    t.add_target(v, b);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST(Tracker, BadBoxesAreRefusedWithAReason) {
+  Tracker t(tiny_model());
+  auto f = scene(50, 40);
+  EXPECT_THAT(error_of(t, view(f), Box{10, 10, 0, 10}), HasSubstr("width and height must be positive"));
+  EXPECT_THAT(error_of(t, view(f), Box{10, 10, 5, -3}), HasSubstr("width and height must be positive"));
+  EXPECT_THAT(error_of(t, view(f), Box{170, 10, 5, 5}), HasSubstr("outside the 160x120 frame"));
+  EXPECT_THAT(error_of(t, view(f), Box{-30, 10, 20, 5}), HasSubstr("outside the 160x120 frame"));
+  EXPECT_EQ(t.size(), 0u);
+}
+
+TEST(Tracker, AddRemoveAndNoTargets) {
+  Tracker t(tiny_model());
+  auto f = scene(50, 40);
+  EXPECT_TRUE(t.track(view(f)).empty());
+  int a = t.add_target(view(f), Box{50, 40, 20, 16});
+  int b = t.add_target(view(f), Box{5, 5, 30, 30});
+  EXPECT_NE(a, b);
+  EXPECT_EQ(t.track(view(f)).size(), 2u);
+  EXPECT_TRUE(t.remove_target(a));
+  EXPECT_FALSE(t.remove_target(a));
+  auto r = t.track(view(f));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].id, b);
+}
+
+TEST(Tracker, BatchedTargetsGiveTheSameBoxesAsSingleOnes) {
+  LoratModel model = tiny_model();
+  std::vector<Box> starts = {{50, 40, 20, 16}, {5, 5, 30, 30}, {100, 70, 12, 40}, {140, 100, 20, 20}};
+  std::vector<std::vector<uint8_t>> frames;
+  for (int k = 0; k < 6; ++k) frames.push_back(scene(50 + 3 * k, 40 + 2 * k));
+  Tracker together(model);
+  for (const auto& b : starts) together.add_target(view(frames[0]), b);
+  std::vector<std::vector<TrackResult>> batch;
+  for (int k = 1; k < 6; ++k) batch.push_back(together.track(view(frames[k])));
+  for (size_t i = 0; i < starts.size(); ++i) {
+    Tracker alone(model);
+    alone.add_target(view(frames[0]), starts[i]);
+    for (int k = 1; k < 6; ++k) {
+      TrackResult r = alone.track(view(frames[k])).at(0);
+      const TrackResult& b = batch[k - 1][i];
+      EXPECT_EQ(r.cell, b.cell);
+      EXPECT_NEAR(r.box.x, b.box.x, 1e-3);
+      EXPECT_NEAR(r.box.w, b.box.w, 1e-3);
+      EXPECT_NEAR(r.score, b.score, 1e-5);
+    }
+  }
+}
+
+TEST(Tracker, BoxesStayInsideTheFrame) {
+  Tracker t(tiny_model());
+  auto f = scene(140, 100);
+  t.add_target(view(f), Box{150, 110, 10, 10});
+  for (int k = 0; k < 5; ++k) {
+    auto r = t.track(view(f)).at(0);
+    EXPECT_GE(r.box.x, 0);
+    EXPECT_GE(r.box.y, 0);
+    EXPECT_LE(r.box.x2(), 160);
+    EXPECT_LE(r.box.y2(), 120);
+    EXPECT_GT(r.box.w, 0);
+    EXPECT_GE(r.score, 0);
+    EXPECT_LE(r.score, 1);
+  }
+}

@@ -1,0 +1,10 @@
+// The lorat subcommands; each takes the arguments after its name and returns the exit status.
+#pragma once
+
+namespace lorat_cli {
+
+int cmd_track(int argc, char** argv);
+int cmd_info(int argc, char** argv);
+int cmd_new(int argc, char** argv);
+
+}  // namespace lorat_cli

@@ -1,0 +1,56 @@
+// lorat: the command-line front of liblorat. Errors print one line and exit non-zero.
+#include <c10/util/Exception.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "commands.h"
+#include "lorat/error.h"
+
+namespace {
+
+const char* kUsage =
+    "usage: lorat COMMAND [options]\n"
+    "  track SEQUENCE|VIDEO   track one target, write frame,x,y,w,h,score rows\n"
+    "        --model BUNDLE [--adapter A] | --variant V --base dinov2.pth [--adapter lorat.safetensors]\n"
+    "        [--init x,y,w,h] [--output FILE] [--frames N] [--precision fp32|bf16|fp16] [--device cpu|cuda] [--threads N]\n"
+    "  info FILE...           what a checkpoint holds\n"
+    "  new --variant V --output BUNDLE [--base dinov2.pth] [--seed N] [--lora] [--storage fp32|fp16|bf16] [--depth N]\n"
+    "                         a model bundle with random weights (or a DINOv2 backbone)\n";
+
+struct Command {
+  const char* name;
+  int (*run)(int, char**);
+};
+
+const Command kCommands[] = {
+    {"track", lorat_cli::cmd_track},
+    {"info", lorat_cli::cmd_info},
+    {"new", lorat_cli::cmd_new},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  for (const auto& c : kCommands) {
+    if (std::strcmp(argv[1], c.name) != 0) continue;
+    try {
+      return c.run(argc - 2, argv + 2);
+    } catch (const lorat::Error& e) {
+      std::fprintf(stderr, "lorat %s: %s\n", c.name, e.what());
+    } catch (const c10::Error& e) {
+      std::string msg = e.what_without_backtrace();
+      std::fprintf(stderr, "lorat %s: internal error: %s\n", c.name, msg.substr(0, msg.find('\n')).c_str());
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "lorat %s: %s\n", c.name, e.what());
+    }
+    return 1;
+  }
+  std::fprintf(stderr, "lorat: unknown command '%s'\n%s", argv[1], kUsage);
+  return 2;
+}

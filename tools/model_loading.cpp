@@ -1,0 +1,60 @@
+#include "model_loading.h"
+
+#include <ATen/Context.h>
+#include <ATen/Parallel.h>
+#include <torch/cuda.h>
+
+#include "lorat/checkpoint.h"
+#include "lorat/config.h"
+#include "lorat/error.h"
+
+namespace lorat_cli {
+
+using lorat::Error;
+
+const std::set<std::string> kModelOptions = {"model", "adapter", "variant", "base", "precision", "device", "threads"};
+
+LoadedModel load_model_from_args(const Args& args) {
+  LoadedModel out;
+  if (args.has("threads")) at::set_num_threads(args.get_int("threads", 1, 1, 1024));
+
+  std::string device = args.get("device", "cpu");
+  if (device == "cuda") {
+    if (!torch::cuda::is_available()) throw Error("--device cuda: no CUDA device is available (or LibTorch was built without CUDA)");
+    out.device = torch::Device(torch::kCUDA);
+  } else if (device != "cpu") {
+    throw Error("--device must be cpu or cuda, not '" + device + "'");
+  }
+
+  std::string precision = args.get("precision", "fp32");
+  at::ScalarType dtype;
+  if (precision == "fp32") dtype = at::kFloat;
+  else if (precision == "bf16") dtype = at::kBFloat16;
+  else if (precision == "fp16") {
+    if (!out.device.is_cuda()) throw Error("--precision fp16 needs --device cuda (on a CPU use bf16 or fp32)");
+    dtype = at::kHalf;
+  } else {
+    throw Error("--precision must be fp32, bf16 or fp16, not '" + precision + "'");
+  }
+
+  std::string adapter = args.get("adapter");
+  if (args.has("model")) {
+    if (args.has("base") || args.has("variant")) throw Error("give either --model or --variant with --base, not both");
+    out.model = lorat::load_model(args.get("model"), adapter);
+    out.description = args.get("model");
+  } else if (args.has("base") || args.has("variant")) {
+    if (!args.has("variant") || !args.has("base")) throw Error("the authors' files need both --variant (e.g. S-224) and --base (DINOv2 .pth)");
+    lorat::ModelConfig variant = lorat::find_variant(args.get("variant"));
+    out.model = lorat::load_authors_model(variant, args.get("base"), adapter, /*merge=*/true);
+    out.description = variant.name + " from " + args.get("base") + (adapter.empty() ? "" : " + " + adapter);
+  } else {
+    throw Error("no model: give --model BUNDLE, or --variant V --base dinov2.pth [--adapter lorat.safetensors]");
+  }
+  out.model->to(out.device, dtype);
+  out.model->eval();
+  out.description += " (" + out.model->config.name + ", depth " + std::to_string(out.model->config.depth) + ", " + precision +
+                     ", " + device + ", " + std::to_string(at::get_num_threads()) + " threads)";
+  return out;
+}
+
+}  // namespace lorat_cli
