@@ -43,12 +43,12 @@ int cmd_track(int argc, char** argv) {
   }
 
   LoadedModel loaded = load_model_from_args(args);
-  std::cerr << "model: " << loaded.description << "\n";
   lorat::Tracker tracker(loaded.model, {loaded.device});
 
   cv::Mat frame;
   if (!source.next(frame)) throw Error(args.positional()[0] + ": no frames");
   tracker.add_target(view_of(frame), init);
+  std::cerr << "model: " << loaded.description << "\n";
   char line[256];
   std::snprintf(line, sizeof line, "%d,%.4f,%.4f,%.4f,%.4f,%.6f\n", 0, init.x, init.y, init.w, init.h, 1.0);
   *out << "frame,x,y,w,h,score\n" << line;

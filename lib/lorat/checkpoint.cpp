@@ -1,7 +1,6 @@
 #include "checkpoint.h"
 
 #include <ATen/ATen.h>
-#include <torch/csrc/jit/serialization/pickle.h>
 
 #include <cstring>
 #include <fstream>
@@ -11,6 +10,7 @@
 #include <sstream>
 
 #include "error.h"
+#include "pth.h"
 
 namespace lorat {
 
@@ -24,8 +24,6 @@ std::string shape_str(at::IntArrayRef s) {
   for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
   return out + ")";
 }
-
-std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 bool is_zip(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -53,42 +51,8 @@ TensorMap read_safetensors_tensors(const std::string& path, std::map<std::string
 }
 
 TensorMap read_pth(const std::string& path) {
-  check_readable(path);
-  if (!is_zip(path)) throw Error(path + ": not a PyTorch zip checkpoint (torch.save format)");
-  std::ifstream in(path, std::ios::binary);
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  c10::IValue value;
-  try {
-    value = torch::jit::pickle_load(bytes);
-  } catch (const c10::Error& e) {
-    throw Error(path + ": cannot read the PyTorch checkpoint (" + first_line(e.what_without_backtrace()) + ")");
-  } catch (const std::exception& e) {
-    throw Error(path + ": cannot read the PyTorch checkpoint (" + first_line(e.what()) + ")");
-  }
-  // Some checkpoints wrap the state dict: {"model": {...}} or {"state_dict": {...}}.
-  for (int depth = 0; depth < 2 && value.isGenericDict(); ++depth) {
-    auto dict = value.toGenericDict();
-    bool descended = false;
-    for (const char* wrapper : {"model", "state_dict", "teacher"}) {
-      auto it = dict.find(c10::IValue(std::string(wrapper)));
-      if (it != dict.end() && it->value().isGenericDict()) {
-        value = it->value();
-        descended = true;
-        break;
-      }
-    }
-    if (!descended) break;
-  }
-  if (!value.isGenericDict()) throw Error(path + ": the checkpoint does not hold a dict of tensors");
   TensorMap out;
-  for (const auto& item : value.toGenericDict()) {
-    if (!item.key().isString()) throw Error(path + ": the checkpoint has a key that is not a string");
-    const std::string key = item.key().toStringRef();
-    if (!item.value().isTensor()) continue;  // e.g. a step counter next to the weights
-    auto t = item.value().toTensor();
-    if (!t.is_floating_point()) throw Error(path + ": tensor '" + key + "': not floating point");
-    out[key] = t.to(at::kFloat).contiguous();
-  }
+  for (auto& [name, t] : read_pth_file(path)) out[name] = at::from_blob(t.values.data(), t.shape, at::kFloat).clone();
   return out;
 }
 

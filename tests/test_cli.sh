@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The lorat command end to end: a random model, tracking a sequence, info, and the one-line errors.
+# Usage: test_cli.sh LORAT_BINARY   (env: LORAT_TEST_DATA, LORAT_SHARED_DATA)
+set -u
+lorat=$1
+data=${LORAT_TEST_DATA:-tests/data}
+shared=${LORAT_SHARED_DATA:-../shared/data}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+# expect_error "what" substring command...: exits non-zero with one line of stderr containing substring.
+expect_error() {
+  local what=$1 want=$2
+  shift 2
+  if "$@" >"$tmp/out" 2>"$tmp/err"; then fail "$what: exited 0"; return; fi
+  grep -qF -- "$want" "$tmp/err" || fail "$what: stderr lacks '$want': $(cat "$tmp/err")"
+  [ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "$what: error is not one line: $(cat "$tmp/err")"
+}
+
+"$lorat" new --variant T-112 --output "$tmp/m.safetensors" --seed 3 >/dev/null || fail "lorat new"
+"$lorat" info "$tmp/m.safetensors" | grep -q "gst-lorat model bundle" || fail "lorat info"
+
+# Track the bundled 10 frames; one row per frame plus the header.
+"$lorat" track "$data/sequences/Crossing10" --model "$tmp/m.safetensors" --output "$tmp/boxes.csv" 2>"$tmp/err" || fail "track: $(cat "$tmp/err")"
+[ "$(wc -l <"$tmp/boxes.csv")" -eq 11 ] || fail "track wrote $(wc -l <"$tmp/boxes.csv") lines, want 11"
+grep -q "FPS" "$tmp/err" || fail "track printed no FPS"
+head -2 "$tmp/boxes.csv" | tail -1 | grep -q "^0,204.0000,150.0000,17.0000,50.0000," || fail "frame 0 is not the 0-based first ground-truth box: $(sed -n 2p "$tmp/boxes.csv")"
+awk -F, 'NR > 1 && ($4 <= 0 || $5 <= 0 || $2 < 0 || $3 < 0 || $2 + $4 > 360.01 || $3 + $5 > 240.01) { bad = 1 } END { exit bad }' "$tmp/boxes.csv" || fail "a box left the 360x240 frame"
+"$lorat" track "$data/sequences/Crossing10" --model "$tmp/m.safetensors" --init 100,100,20,30 --frames 3 --precision bf16 >"$tmp/init.csv" 2>/dev/null || fail "track --init --precision bf16"
+grep -q "^0,100.0000,100.0000,20.0000,30.0000," "$tmp/init.csv" || fail "--init not used"
+[ "$(wc -l <"$tmp/init.csv")" -eq 4 ] || fail "--frames 3 gave $(wc -l <"$tmp/init.csv") lines"
+
+# Errors a user can make: one line naming what is wrong.
+expect_error "missing model" "$tmp/nope.safetensors" "$lorat" track "$data/sequences/Crossing10" --model "$tmp/nope.safetensors"
+expect_error "missing sequence" "$tmp/noseq" "$lorat" track "$tmp/noseq" --model "$tmp/m.safetensors"
+mkdir -p "$tmp/nogt/img" && cp "$data/sequences/Crossing10/img/0001.jpg" "$tmp/nogt/img/"
+expect_error "no ground truth" "--init" "$lorat" track "$tmp/nogt" --model "$tmp/m.safetensors"
+expect_error "empty box" "width and height must be positive" "$lorat" track "$tmp/nogt" --model "$tmp/m.safetensors" --init 5,5,0,9
+expect_error "box outside" "outside the 360x240 frame" "$lorat" track "$tmp/nogt" --model "$tmp/m.safetensors" --init 500,5,10,9
+expect_error "bad precision" "--precision must be" "$lorat" track "$tmp/nogt" --model "$tmp/m.safetensors" --init 5,5,9,9 --precision fp64
+expect_error "unknown option" "unknown option --modle" "$lorat" track "$tmp/nogt" --modle "$tmp/m.safetensors"
+expect_error "no model" "no model" "$lorat" track "$tmp/nogt" --init 5,5,9,9
+expect_error "unknown variant" "unknown model variant" "$lorat" new --variant Q-1 --output "$tmp/q.safetensors"
+printf 'garbage' >"$tmp/bad.safetensors"
+expect_error "truncated model" "$tmp/bad.safetensors" "$lorat" info "$tmp/bad.safetensors"
+
+# The authors' files through the CLI give the authors' boxes (../shared only).
+ref=$shared/lorat-reference
+if [ -d "$ref" ] && [ -d "$shared/sequences/Couple" ]; then
+  "$lorat" track "$shared/sequences/Couple" --variant S-224 --base "$ref/base.pth" --adapter "$ref/lorat.safetensors" \
+    --frames 20 --output "$tmp/couple.csv" 2>"$tmp/err" || fail "track with the authors' files: $(cat "$tmp/err")"
+  worst=$(awk -F, 'NR == FNR { if (FNR > 1) { x[$1] = $3; y[$1] = $4; w[$1] = $5; h[$1] = $6 } next }
+    FNR > 1 { for (i = 2; i <= 5; ++i) { e = (i == 2 ? x[$1] : i == 3 ? y[$1] : i == 4 ? w[$1] : h[$1]); d = $i - e; if (d < 0) d = -d; if (d > m) m = d } }
+    END { print m + 0 }' "$ref/tracking/Couple.csv" "$tmp/couple.csv")
+  awk -v w="$worst" 'BEGIN { exit !(w < 1e-3) }' || fail "authors' boxes differ by $worst px"
+  echo "authors' files via the CLI: worst difference $worst px over 20 frames"
+else
+  echo "SKIP: ../shared/data/lorat-reference not present"
+fi
+
+[ "$failures" -eq 0 ] && echo "all CLI checks passed"
+exit "$failures"
