@@ -21,6 +21,7 @@ LoratModelImpl::LoratModelImpl(const ModelConfig& c) : config(c) {
 }
 
 torch::Tensor LoratModelImpl::search_pos_embed() {
+  std::lock_guard<std::mutex> lock(resized_lock_);
   if (resized_pos_.defined() && resized_from_ == pos_embed.data_ptr() && resized_version_ == int64_t(pos_embed._version()) &&
       resized_pos_.device() == pos_embed.device() && resized_pos_.scalar_type() == pos_embed.scalar_type())
     return resized_pos_;

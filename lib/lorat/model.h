@@ -2,6 +2,7 @@
 // embedding and token-type embedding, and the MLP head on the search tokens.
 #pragma once
 #include <map>
+#include <mutex>
 #include <string>
 
 #include <torch/nn/module.h>
@@ -51,6 +52,7 @@ class LoratModelImpl : public torch::nn::Module {
   Head head{nullptr};
 
  private:
+  std::mutex resized_lock_;    // several trackers may share one model across threads
   torch::Tensor resized_pos_;  // cache of search_pos_embed()
   const void* resized_from_ = nullptr;
   int64_t resized_version_ = -1;

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -39,7 +40,7 @@ const Tracker::Target& Tracker::find(int id) const {
   throw Error("no target with id " + std::to_string(id));
 }
 
-int Tracker::add_target(const ImageView& frame, const Box& box) {
+int Tracker::add_target(const ImageView& frame, const Box& box, int id) {
   frame.validate();
   if (!(std::isfinite(box.x) && std::isfinite(box.y) && box.w > 0 && box.h > 0 && std::isfinite(box.w) && std::isfinite(box.h)))
     throw Error("box " + box_str(box) + ": width and height must be positive");
@@ -47,7 +48,8 @@ int Tracker::add_target(const ImageView& frame, const Box& box) {
     throw Error("box " + box_str(box) + " is outside the " + std::to_string(frame.width) + "x" + std::to_string(frame.height) + " frame");
   const ModelConfig& c = model_->config;
   Target t;
-  t.id = next_id_++;
+  t.id = id > 0 ? id : next_id_++;
+  next_id_ = std::max(next_id_, t.id + 1);
   t.box = box;
   mean_rgb(frame, t.fill);
   CropPlan plan = plan_crop(box, c.template_factor, c.template_size, frame.width, frame.height);
@@ -62,8 +64,25 @@ int Tracker::add_target(const ImageView& frame, const Box& box) {
     auto param = model_->token_type_embed;
     t.z_tokens = model_->embed_template(t.z.unsqueeze(0).to(param.device(), param.scalar_type()), t.mask.unsqueeze(0));
   }
+  remove_target(t.id);
   targets_.push_back(std::move(t));
   return targets_.back().id;
+}
+
+void Tracker::rescale(double sx, double sy) {
+  for (auto& t : targets_) t.box = Box{t.box.x * sx, t.box.y * sy, t.box.w * sx, t.box.h * sy};
+}
+
+void Tracker::set_model(LoratModel model) {
+  const ModelConfig &a = model_->config, &b = model->config;
+  if (a.template_size != b.template_size || a.search_size != b.search_size || a.patch != b.patch || a.dim != b.dim)
+    throw Error("the new model (" + b.name + ") does not fit the running one (" + a.name + "): sizes differ");
+  model->eval();
+  c10::InferenceMode guard;
+  auto param = model->token_type_embed;
+  for (auto& t : targets_)
+    t.z_tokens = model->embed_template(t.z.unsqueeze(0).to(param.device(), param.scalar_type()), t.mask.unsqueeze(0));
+  model_ = std::move(model);
 }
 
 bool Tracker::remove_target(int id) {
@@ -79,46 +98,59 @@ torch::Tensor Tracker::template_crop(int id) const { return find(id).z; }
 torch::Tensor Tracker::template_mask(int id) const { return find(id).mask; }
 Transform Tracker::template_transform(int id) const { return find(id).z_transform; }
 
-std::vector<TrackResult> Tracker::track(const ImageView& frame) {
+std::vector<TrackResult> Tracker::track(const ImageView& frame, const std::vector<int>& just_started) {
   std::vector<TrackResult> results;
   if (targets_.empty()) return results;
   frame.validate();
   const ModelConfig& c = model_->config;
-  const int64_t n = int64_t(targets_.size()), S = c.search_size, g = c.search_grid();
-  auto x = torch::empty({n, 3, S, S});
-  std::vector<CropPlan> plans;
-  for (int64_t i = 0; i < n; ++i) {
-    const Target& t = targets_[i];
-    plans.push_back(plan_crop(enforce_min_size(t.box, c.min_box_size), c.search_factor, S, frame.width, frame.height));
-    render_crop(frame, plans.back(), t.fill, x[i].data_ptr<float>());
-  }
+  const int64_t S = c.search_size, g = c.search_grid();
+  std::vector<size_t> searched;
+  for (size_t i = 0; i < targets_.size(); ++i)
+    if (std::find(just_started.begin(), just_started.end(), targets_[i].id) == just_started.end()) searched.push_back(i);
+  const int64_t n = int64_t(searched.size());
   torch::Tensor scores, boxes;
-  {
+  std::vector<CropPlan> plans;
+  if (n > 0) {
+    auto x = torch::empty({n, 3, S, S});
+    for (int64_t k = 0; k < n; ++k) {
+      const Target& t = targets_[searched[k]];
+      plans.push_back(plan_crop(enforce_min_size(t.box, c.min_box_size), c.search_factor, S, frame.width, frame.height));
+      render_crop(frame, plans.back(), t.fill, x[k].data_ptr<float>());
+    }
     c10::InferenceMode guard;
     std::vector<torch::Tensor> z_list;
-    for (const auto& t : targets_) z_list.push_back(t.z_tokens);
+    for (size_t i : searched) z_list.push_back(targets_[i].z_tokens);
     auto param = model_->token_type_embed;
     auto out = model_->forward_embedded(at::cat(z_list, 0), x.to(param.device(), param.scalar_type()));
     scores = out.score_logits.to(at::kCPU, at::kFloat).contiguous();
     boxes = out.boxes.to(at::kCPU, at::kFloat).contiguous();
   }
-  for (int64_t i = 0; i < n; ++i) {
+  size_t k = 0;
+  for (size_t i = 0; i < targets_.size(); ++i) {
     Target& t = targets_[i];
-    Decoded d = decode_score_map(scores[i].data_ptr<float>(), boxes[i].data_ptr<float>(), g, g, window_,
-                                 float(c.window_penalty), S);
     TrackResult r;
     r.id = t.id;
-    r.score = d.score;
+    if (k >= searched.size() || searched[k] != i) {
+      r.box = t.box;
+      r.score = 1;
+      r.cell = -1;
+      r.crop = t.z_transform;
+      results.push_back(r);
+      continue;
+    }
+    Decoded d = decode_score_map(scores[k].data_ptr<float>(), boxes[k].data_ptr<float>(), g, g, window_, float(c.window_penalty), S);
+    r.score = std::isfinite(d.score) ? d.score : 0;
     r.cell = d.index;
     r.margin = d.margin;
-    r.crop = plans[i].effective;
-    Box predicted = clip_box(plans[i].effective.to_frame(d.crop_box), frame.width, frame.height);
+    r.crop = plans[k].effective;
+    Box predicted = clip_box(plans[k].effective.to_frame(d.crop_box), frame.width, frame.height);
+    // The search moves only to a valid box inside the frame; otherwise it stays where it was.
     bool valid = std::isfinite(predicted.x) && std::isfinite(predicted.y) && predicted.w > 0 && predicted.h > 0;
     if (valid) t.box = predicted;
     r.moved = valid;
     r.box = t.box;
-    if (!std::isfinite(r.score)) r.score = 0;
     results.push_back(r);
+    ++k;
   }
   return results;
 }

@@ -28,16 +28,26 @@ class Tracker {
  public:
   explicit Tracker(LoratModel model, TrackerOptions options = {});
 
-  // Crops the template around box (frame pixels) and returns the new target's id. Throws
-  // lorat::Error for an empty box or one that does not overlap the frame.
-  int add_target(const ImageView& frame, const Box& box);
+  // Crops the template around box (frame pixels) and returns the target's id: `id` when it is
+  // positive (a target with that id is restarted), else a new one. Throws lorat::Error for an
+  // empty box or one that does not overlap the frame.
+  int add_target(const ImageView& frame, const Box& box, int id = 0);
+  // An id no target has yet, reserved for a later add_target (targets requested off-thread).
+  int reserve_id() { return next_id_++; }
   bool remove_target(int id);
   void clear() { targets_.clear(); }
   size_t size() const { return targets_.size(); }
   std::vector<int> target_ids() const;
+  // The last box of every target scaled (the video changed resolution mid-stream).
+  void rescale(double sx, double sy);
+  // Swaps the model (e.g. another adapter merged into the same base) and re-embeds every
+  // template with it, so tracks continue. The new model must have the same config sizes.
+  void set_model(LoratModel model);
 
-  // One step for every target on this frame (an empty result when there are none).
-  std::vector<TrackResult> track(const ImageView& frame);
+  // One step for every target on this frame (an empty result when there are none). Targets in
+  // just_started (initialised on this very frame) are not searched: they report their initial
+  // box with score 1.
+  std::vector<TrackResult> track(const ImageView& frame, const std::vector<int>& just_started = {});
 
   // The template crop and mask of a target, as the model sees them (for tests).
   torch::Tensor template_crop(int id) const;
