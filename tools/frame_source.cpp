@@ -21,7 +21,13 @@ FrameSource::FrameSource(const std::string& path) {
     name_ = seq.name;
     return;
   }
-  video_ = std::make_unique<cv::VideoCapture>(path);
+  // Decode through GStreamer first, with the chain a gst-launch line would use (decodebin !
+  // videoconvert), so `lorat track` and lorattrack see the same pixels; FFmpeg otherwise.
+  std::string quoted;
+  for (char c : fs::absolute(path).string()) quoted += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
+  video_ = std::make_unique<cv::VideoCapture>(
+      "filesrc location=\"" + quoted + "\" ! decodebin ! videoconvert ! video/x-raw,format=BGR ! appsink sync=false", cv::CAP_GSTREAMER);
+  if (!video_->isOpened()) video_ = std::make_unique<cv::VideoCapture>(path, cv::CAP_FFMPEG);
   if (!video_->isOpened()) throw Error(path + ": cannot open as a video (unknown format or codec)");
 }
 

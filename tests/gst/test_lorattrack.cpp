@@ -1,0 +1,2 @@
+// Placeholder until the element tests land.
+#include <gtest/gtest.h>
