@@ -8,7 +8,8 @@ packages=(
   libtorch-dev libopenblas0-openmp   # OpenBLAS: with the reference BLAS LibTorch's fp32 matmuls are ~30x slower
   nlohmann-json3-dev libopencv-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
-  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-tools
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
+  gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-rtsp libgstrtspserver-1.0-dev
   libgtest-dev libgmock-dev
 )
 

@@ -17,7 +17,9 @@ const char* kUsage =
     "        [--init x,y,w,h] [--output FILE] [--frames N] [--precision fp32|bf16|fp16] [--device cpu|cuda] [--threads N]\n"
     "  info FILE...           what a checkpoint holds\n"
     "  new --variant V --output BUNDLE [--base dinov2.pth] [--seed N] [--lora] [--storage fp32|fp16|bf16] [--depth N]\n"
-    "                         a model bundle with random weights (or a DINOv2 backbone)\n";
+    "                         a model bundle with random weights (or a DINOv2 backbone)\n"
+    "  merge --model BUNDLE | --variant V --base dinov2.pth, --adapter A --output BUNDLE [--storage fp32|fp16|bf16]\n"
+    "                         fold an adapter into the weights: one deployable bundle\n";
 
 struct Command {
   const char* name;
@@ -28,6 +30,7 @@ const Command kCommands[] = {
     {"track", lorat_cli::cmd_track},
     {"info", lorat_cli::cmd_info},
     {"new", lorat_cli::cmd_new},
+    {"merge", lorat_cli::cmd_merge},
 };
 
 }  // namespace

@@ -1,0 +1,28 @@
+// lorat merge: a model (bundle, or the authors' files) with an adapter folded in, written as one
+// deployable bundle.
+#include <iostream>
+
+#include "args.h"
+#include "commands.h"
+#include "lorat/checkpoint.h"
+#include "lorat/error.h"
+#include "model_loading.h"
+
+namespace lorat_cli {
+
+int cmd_merge(int argc, char** argv) {
+  std::set<std::string> valued = {"model", "adapter", "variant", "base", "output", "storage"};
+  Args args(argc, argv, valued, {});
+  std::string output = args.require("output");
+  std::string storage_name = args.get("storage", "fp32");
+  lorat::DType storage = storage_name == "fp16" ? lorat::DType::F16 : storage_name == "bf16" ? lorat::DType::BF16 : lorat::DType::F32;
+  if (storage_name != "fp32" && storage_name != "fp16" && storage_name != "bf16")
+    throw lorat::Error("--storage must be fp32, fp16 or bf16, not '" + storage_name + "'");
+  LoadedModel loaded = load_model_from_args(args);  // merges --adapter into the weights
+  if (loaded.model->has_lora()) loaded.model->merge(/*keep_adapter=*/false);
+  lorat::save_bundle(output, *loaded.model, storage);
+  std::cout << "wrote " << output << ": " << loaded.description << ", merged, " << storage_name << " storage\n";
+  return 0;
+}
+
+}  // namespace lorat_cli
