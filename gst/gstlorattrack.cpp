@@ -29,6 +29,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -45,6 +47,7 @@ GST_DEBUG_CATEGORY_STATIC(lorat_track_debug);
 
 enum LoratDevice { DEVICE_AUTO, DEVICE_CPU, DEVICE_CUDA };
 enum LoratPrecision { PRECISION_AUTO, PRECISION_FP32, PRECISION_BF16, PRECISION_FP16 };
+enum LoratMode { MODE_EVERY_FRAME, MODE_LATEST };
 
 enum {
   PROP_0,
@@ -58,6 +61,7 @@ enum {
   PROP_POST_MESSAGES,
   PROP_LABEL,
   PROP_AUTO_INIT,
+  PROP_MODE,
 };
 
 enum { SIGNAL_ADD_TARGET, SIGNAL_REMOVE_TARGET, LAST_SIGNAL };
@@ -85,6 +89,21 @@ struct State {
   int width = 0, height = 0;
   lorat::LoratModel next_model{nullptr};  // an adapter swap, ready to go in between two frames
   std::thread swap_thread;
+  std::vector<lorat::Box> last_boxes;     // of every target, for auto-init's "already tracked" test
+  double processing_ns = 0;               // running mean time per frame (the latency we add)
+
+  // mode=latest: the streaming thread leaves a copy of the newest frame in `job` and moves on;
+  // the worker tracks it. Guarded by slot_lock (never held while the model runs).
+  std::mutex slot_lock;
+  std::condition_variable slot_cv;
+  struct Job {
+    std::vector<uint8_t> pixels;
+    lorat::ImageView view;
+    std::vector<lorat::Box> detections;
+  } job;
+  bool job_ready = false, worker_stop = false, worker_failed = false;
+  std::vector<lorat::TrackResult> latest;
+  std::thread worker;
 };
 
 }  // namespace
@@ -101,6 +120,7 @@ struct _GstLoratTrack {
   gboolean post_messages;
   gchar* label;
   gboolean auto_init;
+  gint mode;
   State* state;
 };
 
@@ -127,6 +147,16 @@ static GType precision_get_type() {
                                       {PRECISION_FP16, "float16 (CUDA only)", "fp16"},
                                       {0, nullptr, nullptr}};
   if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstLoratPrecision", values));
+  return type;
+}
+
+static GType mode_get_type() {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {MODE_EVERY_FRAME, "every frame waits for its own boxes", "every-frame"},
+      {MODE_LATEST, "frames pass at once with the latest boxes (lorat param fresh=false) while the model works on the newest frame", "latest"},
+      {0, nullptr, nullptr}};
+  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstLoratMode", values));
   return type;
 }
 
@@ -189,6 +219,7 @@ static void gst_lorat_track_set_property(GObject* object, guint prop_id, const G
       self->label = g_value_dup_string(value);
       break;
     case PROP_AUTO_INIT: self->auto_init = g_value_get_boolean(value); break;
+    case PROP_MODE: self->mode = g_value_get_enum(value); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
   GST_OBJECT_UNLOCK(self);
@@ -208,6 +239,7 @@ static void gst_lorat_track_get_property(GObject* object, guint prop_id, GValue*
     case PROP_POST_MESSAGES: g_value_set_boolean(value, self->post_messages); break;
     case PROP_LABEL: g_value_set_string(value, self->label); break;
     case PROP_AUTO_INIT: g_value_set_boolean(value, self->auto_init); break;
+    case PROP_MODE: g_value_set_enum(value, self->mode); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
   GST_OBJECT_UNLOCK(self);
@@ -288,8 +320,21 @@ static gboolean gst_lorat_track_start(GstBaseTransform* trans) {
   return TRUE;
 }
 
+static void stop_worker(State* st) {
+  {
+    std::lock_guard<std::mutex> slot(st->slot_lock);
+    st->worker_stop = true;
+  }
+  st->slot_cv.notify_all();
+  if (st->worker.joinable()) st->worker.join();
+  std::lock_guard<std::mutex> slot(st->slot_lock);
+  st->worker_stop = st->job_ready = st->worker_failed = false;
+  st->latest.clear();
+}
+
 static gboolean gst_lorat_track_stop(GstBaseTransform* trans) {
   State* st = GST_LORAT_TRACK(trans)->state;
+  stop_worker(st);
   if (st->swap_thread.joinable()) st->swap_thread.join();
   std::lock_guard<std::mutex> guard(st->lock);
   st->tracker.reset();
@@ -297,6 +342,8 @@ static gboolean gst_lorat_track_stop(GstBaseTransform* trans) {
   st->next_model = lorat::LoratModel(nullptr);
   st->pending_add.clear();
   st->pending_remove.clear();
+  st->last_boxes.clear();
+  st->processing_ns = 0;
   st->width = st->height = 0;
   return TRUE;
 }
@@ -324,23 +371,22 @@ static lorat::ImageView view_of(GstVideoFrame* frame) {
   return v;
 }
 
-// Targets from upstream ROI metas (auto-init): a region that no track covers yet starts one.
-static void collect_auto_init(GstLoratTrack* self, GstBuffer* buf, std::vector<PendingTarget>& out, const std::vector<lorat::Box>& tracked) {
+// Boxes of the ROI metas an upstream detector attached (not ours), for auto-init.
+static std::vector<lorat::Box> upstream_detections(GstBuffer* buf) {
+  std::vector<lorat::Box> out;
   gpointer iter = nullptr;
   GstMeta* meta;
   while ((meta = gst_buffer_iterate_meta_filtered(buf, &iter, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
     auto* roi = reinterpret_cast<GstVideoRegionOfInterestMeta*>(meta);
     if (gst_video_region_of_interest_meta_get_param(roi, "lorat")) continue;  // one of ours
     lorat::Box b{double(roi->x), double(roi->y), double(roi->w), double(roi->h)};
-    bool known = false;
-    for (const auto& t : tracked) known = known || lorat::iou(t, b) > 0.3;
-    for (const auto& p : out) known = known || lorat::iou(p.box, b) > 0.3;
-    if (!known && b.valid()) out.push_back({self->state->next_id++, b});
+    if (b.valid()) out.push_back(b);
   }
+  return out;
 }
 
 static void attach_result(GstLoratTrack* self, GstBuffer* buf, const lorat::TrackResult& r, const char* label, double threshold,
-                          bool post, int width, int height) {
+                          bool post, bool fresh, int width, int height) {
   bool lost = r.score < threshold;
   // ROI metas hold whole pixels: round outwards, keep inside the frame.
   int x1 = std::max(0, int(std::floor(r.box.x))), y1 = std::max(0, int(std::floor(r.box.y)));
@@ -350,76 +396,195 @@ static void attach_result(GstLoratTrack* self, GstBuffer* buf, const lorat::Trac
   roi->id = r.id;
   gst_video_region_of_interest_meta_add_param(
       roi, gst_structure_new("lorat", "track-id", G_TYPE_UINT, guint(r.id), "score", G_TYPE_DOUBLE, double(r.score), "lost", G_TYPE_BOOLEAN,
-                             gboolean(lost), "x", G_TYPE_DOUBLE, r.box.x, "y", G_TYPE_DOUBLE, r.box.y, "w", G_TYPE_DOUBLE, r.box.w, "h",
-                             G_TYPE_DOUBLE, r.box.h, nullptr));
+                             gboolean(lost), "fresh", G_TYPE_BOOLEAN, gboolean(fresh), "x", G_TYPE_DOUBLE, r.box.x, "y", G_TYPE_DOUBLE,
+                             r.box.y, "w", G_TYPE_DOUBLE, r.box.w, "h", G_TYPE_DOUBLE, r.box.h, nullptr));
   if (post) {
     GstStructure* s = gst_structure_new("lorat-box", "track-id", G_TYPE_UINT, guint(r.id), "x", G_TYPE_DOUBLE, r.box.x, "y", G_TYPE_DOUBLE,
                                         r.box.y, "w", G_TYPE_DOUBLE, r.box.w, "h", G_TYPE_DOUBLE, r.box.h, "score", G_TYPE_DOUBLE,
-                                        double(r.score), "lost", G_TYPE_BOOLEAN, gboolean(lost), "pts", G_TYPE_UINT64,
-                                        guint64(GST_BUFFER_PTS(buf)), nullptr);
+                                        double(r.score), "lost", G_TYPE_BOOLEAN, gboolean(lost), "fresh", G_TYPE_BOOLEAN, gboolean(fresh),
+                                        "pts", G_TYPE_UINT64, guint64(GST_BUFFER_PTS(buf)), nullptr);
     gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+  }
+}
+
+// One tracking step on a frame: a pending adapter swap, targets to start (init-box, signals,
+// events, auto-init detections) and to remove, then every target tracked in one batch.
+// Called with st->lock held. Throws on a failure that must stop the stream.
+static std::vector<lorat::TrackResult> process_frame(GstLoratTrack* self, const lorat::ImageView& view,
+                                                      const std::vector<lorat::Box>& detections, const std::string& init_box) {
+  State* st = self->state;
+  auto t0 = std::chrono::steady_clock::now();
+  if (!st->next_model.is_empty()) {
+    st->tracker->set_model(st->next_model);
+    st->model = st->next_model;
+    st->next_model = lorat::LoratModel(nullptr);
+    GST_INFO_OBJECT(self, "new adapter in place after %.1f ms between two frames",
+                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  if (!st->init_box_applied) {
+    st->init_box_applied = true;
+    for (const auto& b : parse_boxes(init_box)) st->pending_add.push_back({st->next_id++, b});
+  }
+  for (int id : st->pending_remove) st->tracker->remove_target(id);
+  st->pending_remove.clear();
+  for (const auto& d : detections) {
+    bool known = false;
+    for (const auto& t : st->last_boxes) known = known || lorat::iou(t, d) > 0.3;
+    for (const auto& p : st->pending_add) known = known || lorat::iou(p.box, d) > 0.3;
+    if (!known) st->pending_add.push_back({st->next_id++, d});
+  }
+  std::vector<PendingTarget> adds;
+  adds.swap(st->pending_add);
+  std::vector<int> fresh;
+  for (const auto& p : adds) {
+    try {
+      st->tracker->add_target(view, p.box, p.id);
+      fresh.push_back(p.id);
+    } catch (const lorat::Error& e) {
+      // A box that does not fit this frame: the stream goes on without that target.
+      GST_ELEMENT_WARNING(self, LIBRARY, SETTINGS, ("Cannot start track %d: %s.", p.id, e.what()), (nullptr));
+    }
+  }
+  // Targets started on this frame report their initial box; the others are tracked.
+  std::vector<lorat::TrackResult> results = st->tracker->track(view, fresh);
+  st->last_boxes.clear();
+  for (const auto& r : results) st->last_boxes.push_back(r.box);
+  double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+  st->processing_ns = st->processing_ns == 0 ? ns : 0.9 * st->processing_ns + 0.1 * ns;
+  return results;
+}
+
+struct FrameProps {
+  std::string init_box, label;
+  double threshold;
+  bool post, auto_init, latest;
+};
+
+static FrameProps frame_props(GstLoratTrack* self) {
+  FrameProps p;
+  GST_OBJECT_LOCK(self);
+  p.init_box = self->init_box ? self->init_box : "";
+  p.label = self->label ? self->label : "object";
+  p.threshold = self->score_threshold;
+  p.post = self->post_messages;
+  p.auto_init = self->auto_init;
+  p.latest = self->mode == MODE_LATEST;
+  GST_OBJECT_UNLOCK(self);
+  return p;
+}
+
+// mode=latest: tracks whatever frame is newest, until told to stop.
+static void worker_loop(GstLoratTrack* self) {
+  State* st = self->state;
+  State::Job job;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> slot(st->slot_lock);
+      st->slot_cv.wait(slot, [st] { return st->job_ready || st->worker_stop; });
+      if (st->worker_stop) return;
+      std::swap(job, st->job);
+      st->job_ready = false;
+    }
+    std::string init_box = frame_props(self).init_box;
+    std::vector<lorat::TrackResult> results;
+    try {
+      std::lock_guard<std::mutex> guard(st->lock);
+      if (!st->tracker) continue;
+      results = process_frame(self, job.view, job.detections, init_box);
+    } catch (const std::exception& e) {
+      GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Tracking failed: %s", e.what()), (nullptr));
+      std::lock_guard<std::mutex> slot(st->slot_lock);
+      st->worker_failed = true;
+      return;
+    }
+    std::lock_guard<std::mutex> slot(st->slot_lock);
+    st->latest = std::move(results);
+  }
+}
+
+// A private copy of the frame's planes, and a view of it, for the worker.
+static void copy_frame(GstVideoFrame* frame, const lorat::ImageView& view, State::Job& job) {
+  size_t offsets[3] = {0, 0, 0}, total = 0;
+  int planes = int(GST_VIDEO_FRAME_N_PLANES(frame));
+  for (int i = 0; i < planes && i < 3; ++i) {
+    int rows = i == 0 ? view.height : (view.height + 1) / 2;
+    offsets[i] = total;
+    total += size_t(view.strides[i]) * rows;
+  }
+  job.pixels.resize(total);
+  job.view = view;
+  for (int i = 0; i < planes && i < 3; ++i) {
+    int rows = i == 0 ? view.height : (view.height + 1) / 2;
+    std::memcpy(job.pixels.data() + offsets[i], view.planes[i], size_t(view.strides[i]) * rows);
+    job.view.planes[i] = job.pixels.data() + offsets[i];
   }
 }
 
 static GstFlowReturn gst_lorat_track_transform_frame_ip(GstVideoFilter* filter, GstVideoFrame* frame) {
   GstLoratTrack* self = GST_LORAT_TRACK(filter);
   State* st = self->state;
-  GST_OBJECT_LOCK(self);
-  std::string init_box = self->init_box ? self->init_box : "";
-  std::string label = self->label ? self->label : "object";
-  double threshold = self->score_threshold;
-  bool post = self->post_messages, auto_init = self->auto_init;
-  GST_OBJECT_UNLOCK(self);
+  FrameProps props = frame_props(self);
+  lorat::ImageView view;
+  try {
+    view = view_of(frame);
+  } catch (const lorat::Error& e) {
+    GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("%s", e.what()), (nullptr));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  std::vector<lorat::Box> detections = props.auto_init ? upstream_detections(frame->buffer) : std::vector<lorat::Box>{};
 
-  std::lock_guard<std::mutex> guard(st->lock);
-  if (!st->tracker) return GST_FLOW_FLUSHING;
-  lorat::ImageView view = view_of(frame);
-  try {
-    if (!st->next_model.is_empty()) {
-      auto t0 = std::chrono::steady_clock::now();
-      st->tracker->set_model(st->next_model);
-      st->model = st->next_model;
-      st->next_model = lorat::LoratModel(nullptr);
-      GST_INFO_OBJECT(self, "new adapter in place after %.1f ms between two frames",
-                      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  if (props.latest) {
+    std::vector<lorat::TrackResult> latest;
+    {
+      std::lock_guard<std::mutex> slot(st->slot_lock);
+      if (st->worker_failed) return GST_FLOW_ERROR;
+      if (!st->worker.joinable()) st->worker = std::thread(worker_loop, self);
+      copy_frame(frame, view, st->job);
+      st->job.detections = std::move(detections);
+      st->job_ready = true;
+      latest = st->latest;
     }
-    if (!st->init_box_applied) {
-      st->init_box_applied = true;
-      for (const auto& b : parse_boxes(init_box)) st->pending_add.push_back({st->next_id++, b});
-    }
-    for (int id : st->pending_remove) st->tracker->remove_target(id);
-    st->pending_remove.clear();
-    if (auto_init) {
-      std::vector<lorat::Box> tracked;
-      // The boxes of the last frame are not kept separately; fresh targets only where no id exists yet.
-      collect_auto_init(self, frame->buffer, st->pending_add, tracked);
-    }
-  } catch (const std::exception& e) {
-    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("%s", e.what()), (nullptr));
-    return GST_FLOW_ERROR;
+    st->slot_cv.notify_one();
+    for (const auto& r : latest) attach_result(self, frame->buffer, r, props.label.c_str(), props.threshold, props.post, false, view.width, view.height);
+    return GST_FLOW_OK;
   }
-  std::vector<PendingTarget> adds;
-  adds.swap(st->pending_add);
-  for (const auto& p : adds) {
-    try {
-      st->tracker->add_target(view, p.box, p.id);
-    } catch (const lorat::Error& e) {
-      // A box that does not fit this frame: the stream goes on without that target.
-      GST_ELEMENT_WARNING(self, LIBRARY, SETTINGS, ("Cannot start track %d: %s.", p.id, e.what()), (nullptr));
-    }
-  }
-  std::vector<int> fresh;
-  for (const auto& p : adds) fresh.push_back(p.id);
+
   std::vector<lorat::TrackResult> results;
-  try {
-    // Targets started on this frame report their initial box; the others are tracked.
-    results = st->tracker->track(view, fresh);
-  } catch (const std::exception& e) {
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Tracking failed: %s", e.what()), (nullptr));
-    return GST_FLOW_ERROR;
+  {
+    std::lock_guard<std::mutex> guard(st->lock);
+    if (!st->tracker) return GST_FLOW_FLUSHING;
+    try {
+      results = process_frame(self, view, detections, props.init_box);
+    } catch (const std::exception& e) {
+      GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Tracking failed: %s", e.what()), (nullptr));
+      return GST_FLOW_ERROR;
+    }
   }
-  for (const auto& r : results) attach_result(self, frame->buffer, r, label.c_str(), threshold, post, view.width, view.height);
+  for (const auto& r : results) attach_result(self, frame->buffer, r, props.label.c_str(), props.threshold, props.post, true, view.width, view.height);
   return GST_FLOW_OK;
+}
+
+// LATENCY: every-frame mode holds each buffer for the time the model takes, so that time (the
+// running mean, 0 before the first frame) is added; latest mode adds nothing.
+static gboolean gst_lorat_track_query(GstBaseTransform* trans, GstPadDirection direction, GstQuery* query) {
+  GstLoratTrack* self = GST_LORAT_TRACK(trans);
+  if (direction != GST_PAD_SRC || GST_QUERY_TYPE(query) != GST_QUERY_LATENCY)
+    return GST_BASE_TRANSFORM_CLASS(gst_lorat_track_parent_class)->query(trans, direction, query);
+  if (!gst_pad_peer_query(GST_BASE_TRANSFORM_SINK_PAD(trans), query)) return FALSE;
+  gboolean live;
+  GstClockTime min, max;
+  gst_query_parse_latency(query, &live, &min, &max);
+  if (!frame_props(self).latest) {
+    GstClockTime ours;
+    {
+      std::lock_guard<std::mutex> guard(self->state->lock);
+      ours = GstClockTime(self->state->processing_ns);
+    }
+    min += ours;
+    if (GST_CLOCK_TIME_IS_VALID(max)) max += ours;
+  }
+  gst_query_set_latency(query, live, min, max);
+  return TRUE;
 }
 
 static gint add_target_signal(GstLoratTrack* self, gdouble x, gdouble y, gdouble w, gdouble h) {
@@ -489,6 +654,7 @@ static gboolean gst_lorat_track_src_event(GstBaseTransform* trans, GstEvent* eve
 
 static void gst_lorat_track_finalize(GObject* object) {
   GstLoratTrack* self = GST_LORAT_TRACK(object);
+  stop_worker(self->state);
   if (self->state->swap_thread.joinable()) self->state->swap_thread.join();
   delete self->state;
   g_free(self->model_path);
@@ -537,6 +703,10 @@ static void gst_lorat_track_class_init(GstLoratTrackClass* klass) {
       g_param_spec_boolean("auto-init", "Auto init", "Start targets from region-of-interest metas an upstream detector attached", FALSE,
                            GParamFlags(flags | GST_PARAM_MUTABLE_PLAYING)));
 
+  g_object_class_install_property(gobject_class, PROP_MODE,
+      g_param_spec_enum("mode", "Mode", "every-frame: each buffer waits for its boxes; latest: live sources never wait for the model",
+                        mode_get_type(), MODE_EVERY_FRAME, ready_flags));
+
   signals[SIGNAL_ADD_TARGET] = g_signal_new_class_handler("add-target", G_TYPE_FROM_CLASS(klass), GSignalFlags(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
                                                           G_CALLBACK(add_target_signal), nullptr, nullptr, nullptr, G_TYPE_INT, 4,
                                                           G_TYPE_DOUBLE, G_TYPE_DOUBLE, G_TYPE_DOUBLE, G_TYPE_DOUBLE);
@@ -556,11 +726,13 @@ static void gst_lorat_track_class_init(GstLoratTrackClass* klass) {
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_lorat_track_stop);
   trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_lorat_track_sink_event);
   trans_class->src_event = GST_DEBUG_FUNCPTR(gst_lorat_track_src_event);
+  trans_class->query = GST_DEBUG_FUNCPTR(gst_lorat_track_query);
   filter_class->set_info = GST_DEBUG_FUNCPTR(gst_lorat_track_set_info);
   filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_lorat_track_transform_frame_ip);
 
   gst_type_mark_as_plugin_api(device_get_type(), GstPluginAPIFlags(0));
   gst_type_mark_as_plugin_api(precision_get_type(), GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(mode_get_type(), GstPluginAPIFlags(0));
   GST_DEBUG_CATEGORY_INIT(lorat_track_debug, "lorattrack", 0, "LoRAT tracker");
 }
 
