@@ -104,3 +104,58 @@ TEST(Pipeline, BagClipGivesTheBoxesOfLoratTrack) {
   EXPECT_LT(worst, 1e-4);
   std::printf("bag.avi: %zu frames, worst box difference element vs lorat track %.2e px\n", got.size(), worst);
 }
+
+namespace {
+
+// Runs videotestsrc (live, 30 fps) through lorattrack in `mode` for `buffers` frames; returns the
+// minimum latency the pipeline reports and the lorat params of the last buffer.
+struct LiveRun {
+  GstClockTime min_latency = 0;
+  int buffers = 0, fresh = 0, with_box = 0;
+};
+
+LiveRun live_run(const std::string& mode, int buffers) {
+  std::string desc = "videotestsrc is-live=true num-buffers=" + std::to_string(buffers) +
+                     " ! video/x-raw,width=160,height=120,framerate=30/1 ! lorattrack name=t model=\"" + lorat_gst_test::tiny_model_path() +
+                     "\" init-box=60,40,30,30 mode=" + mode + " ! appsink name=sink sync=false";
+  GstElement* pipeline = gst_parse_launch(desc.c_str(), nullptr);
+  GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  LiveRun run;
+  while (GstSample* sample = gst_app_sink_pull_sample(GST_APP_SINK(sink))) {
+    GstBuffer* buf = gst_sample_get_buffer(sample);
+    ++run.buffers;
+    if (auto* roi = gst_buffer_get_video_region_of_interest_meta_id(buf, 1)) {
+      ++run.with_box;
+      gboolean fresh = FALSE;
+      gst_structure_get_boolean(gst_video_region_of_interest_meta_get_param(roi, "lorat"), "fresh", &fresh);
+      run.fresh += fresh;
+    }
+    gst_sample_unref(sample);
+    if (run.buffers == buffers / 2) {
+      GstQuery* q = gst_query_new_latency();
+      GstPad* pad = gst_element_get_static_pad(sink, "sink");
+      if (gst_pad_peer_query(pad, q)) gst_query_parse_latency(q, nullptr, &run.min_latency, nullptr);
+      gst_object_unref(pad);
+      gst_query_unref(q);
+    }
+  }
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(sink);
+  gst_object_unref(pipeline);
+  return run;
+}
+
+}  // namespace
+
+TEST(Pipeline, LatestModeNeverHoldsAFrameAndSaysSo) {
+  LiveRun every = live_run("every-frame", 20), latest = live_run("latest", 20);
+  EXPECT_EQ(every.buffers, 20);
+  EXPECT_EQ(latest.buffers, 20);
+  // every-frame: each buffer carries boxes computed on it, and the latency includes the model.
+  EXPECT_EQ(every.fresh, 20);
+  // latest: boxes come from an earlier frame (fresh=false); the model's time is not in the latency.
+  EXPECT_EQ(latest.fresh, 0);
+  EXPECT_GT(latest.with_box, 0);
+  EXPECT_GT(every.min_latency, latest.min_latency);
+}
