@@ -32,6 +32,12 @@ awk -F, 'NR > 1 && ($4 <= 0 || $5 <= 0 || $2 < 0 || $3 < 0 || $2 + $4 > 360.01 |
 grep -q "^0,100.0000,100.0000,20.0000,30.0000," "$tmp/init.csv" || fail "--init not used"
 [ "$(wc -l <"$tmp/init.csv")" -eq 4 ] || fail "--frames 3 gave $(wc -l <"$tmp/init.csv") lines"
 
+# Evaluation: the model and a baseline on the bundled sequence, one table row each plus ALL.
+"$lorat" eval --sequences "$data/sequences" --model "$tmp/m.safetensors" --baseline kcf >"$tmp/eval.txt" 2>/dev/null || fail "eval"
+grep -q "^lorat  *Crossing10  *10 " "$tmp/eval.txt" || fail "eval has no lorat row for Crossing10: $(cat "$tmp/eval.txt")"
+grep -q "^kcf  *ALL " "$tmp/eval.txt" || fail "eval has no kcf ALL row"
+expect_error "eval bad baseline" "--baseline takes csrt and/or kcf" "$lorat" eval --sequences "$data/sequences" --baseline mosse
+
 # Errors a user can make: one line naming what is wrong.
 expect_error "missing model" "$tmp/nope.safetensors" "$lorat" track "$data/sequences/Crossing10" --model "$tmp/nope.safetensors"
 expect_error "missing sequence" "$tmp/noseq" "$lorat" track "$tmp/noseq" --model "$tmp/m.safetensors"

@@ -7,5 +7,6 @@ int cmd_track(int argc, char** argv);
 int cmd_info(int argc, char** argv);
 int cmd_new(int argc, char** argv);
 int cmd_merge(int argc, char** argv);
+int cmd_eval(int argc, char** argv);
 
 }  // namespace lorat_cli

@@ -19,7 +19,9 @@ const char* kUsage =
     "  new --variant V --output BUNDLE [--base dinov2.pth] [--seed N] [--lora] [--storage fp32|fp16|bf16] [--depth N]\n"
     "                         a model bundle with random weights (or a DINOv2 backbone)\n"
     "  merge --model BUNDLE | --variant V --base dinov2.pth, --adapter A --output BUNDLE [--storage fp32|fp16|bf16]\n"
-    "                         fold an adapter into the weights: one deployable bundle\n";
+    "                         fold an adapter into the weights: one deployable bundle\n"
+    "  eval --sequences DIR... [--model BUNDLE] [--baseline csrt,kcf] [--output-dir D]\n"
+    "                         one-pass evaluation: success AUC, precision at 20 px, normalised precision, FPS\n";
 
 struct Command {
   const char* name;
@@ -31,6 +33,7 @@ const Command kCommands[] = {
     {"info", lorat_cli::cmd_info},
     {"new", lorat_cli::cmd_new},
     {"merge", lorat_cli::cmd_merge},
+    {"eval", lorat_cli::cmd_eval},
 };
 
 }  // namespace

@@ -1,0 +1,180 @@
+// lorat eval: one-pass evaluation (init from the first box) of the model and, optionally,
+// OpenCV's CSRT and KCF on the same sequences, with the standard metrics per sequence and overall.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/tracking.hpp>
+#include <sstream>
+
+#include "args.h"
+#include "commands.h"
+#include "frame_source.h"
+#include "lorat/error.h"
+#include "lorat/metrics.h"
+#include "lorat/sequence.h"
+#include "model_loading.h"
+
+namespace lorat_cli {
+
+namespace fs = std::filesystem;
+using lorat::Box;
+using lorat::Error;
+
+namespace {
+
+// A tracker the evaluation runs: init on the first frame, then one box per frame.
+class EvalTracker {
+ public:
+  virtual ~EvalTracker() = default;
+  virtual void init(const cv::Mat& bgr, const Box& box) = 0;
+  virtual Box update(const cv::Mat& bgr) = 0;
+};
+
+class LoratEval : public EvalTracker {
+ public:
+  explicit LoratEval(const LoadedModel& m) : model_(m) {}
+  void init(const cv::Mat& bgr, const Box& box) override {
+    tracker_ = std::make_unique<lorat::Tracker>(model_.model, lorat::TrackerOptions{model_.device});
+    tracker_->add_target(view_of(bgr), box);
+  }
+  Box update(const cv::Mat& bgr) override { return tracker_->track(view_of(bgr)).at(0).box; }
+
+ private:
+  const LoadedModel& model_;
+  std::unique_ptr<lorat::Tracker> tracker_;
+};
+
+class OpenCvEval : public EvalTracker {
+ public:
+  explicit OpenCvEval(std::string kind) : kind_(std::move(kind)) {}
+  void init(const cv::Mat& bgr, const Box& box) override {
+    if (kind_ == "csrt") tracker_ = cv::TrackerCSRT::create();
+    else tracker_ = cv::TrackerKCF::create();
+    last_ = box;
+    tracker_->init(bgr, cv::Rect(int(std::lround(box.x)), int(std::lround(box.y)), int(std::lround(box.w)), int(std::lround(box.h))));
+  }
+  Box update(const cv::Mat& bgr) override {
+    cv::Rect r;
+    if (tracker_->update(bgr, r)) last_ = Box{double(r.x), double(r.y), double(r.width), double(r.height)};
+    return last_;  // a failed update keeps the last box, as a one-pass protocol reports something every frame
+  }
+
+ private:
+  std::string kind_;
+  cv::Ptr<cv::Tracker> tracker_;
+  Box last_;
+};
+
+// A folder is a sequence if it has images and ground truth; otherwise its sub-folders are tried.
+std::vector<std::string> find_sequences(const std::string& dir) {
+  if (!fs::is_directory(dir)) throw Error(dir + ": no such sequence folder");
+  bool has_gt = fs::exists(fs::path(dir) / "groundtruth_rect.txt") || fs::exists(fs::path(dir) / "groundtruth.txt");
+  if (has_gt) return {dir};
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.is_directory() && (fs::exists(e.path() / "groundtruth_rect.txt") || fs::exists(e.path() / "groundtruth.txt")))
+      out.push_back(e.path().string());
+  std::sort(out.begin(), out.end());
+  if (out.empty()) throw Error(dir + ": neither a sequence (img/ + ground truth) nor a folder of sequences");
+  return out;
+}
+
+struct Run {
+  lorat::SequenceScores scores;
+  double seconds = 0;
+  int tracked = 0;
+};
+
+Run run_one(EvalTracker& tracker, const lorat::Sequence& seq, const std::string& csv_path) {
+  Run run;
+  std::vector<Box> boxes;
+  std::ofstream csv;
+  if (!csv_path.empty()) {
+    csv.open(csv_path);
+    if (!csv) throw Error(csv_path + ": cannot write");
+    csv << "frame,x,y,w,h\n";
+  }
+  for (size_t i = 0; i < seq.frames.size(); ++i) {
+    cv::Mat frame = cv::imread(seq.frames[i], cv::IMREAD_COLOR);
+    if (frame.empty()) throw Error(seq.frames[i] + ": cannot decode the image");
+    Box b;
+    auto t0 = std::chrono::steady_clock::now();
+    if (i == 0) {
+      b = seq.groundtruth.at(0);
+      tracker.init(frame, b);
+    } else {
+      b = tracker.update(frame);
+      run.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      ++run.tracked;
+    }
+    boxes.push_back(b);
+    if (csv) csv << i << "," << b.x << "," << b.y << "," << b.w << "," << b.h << "\n";
+  }
+  run.scores = lorat::score_sequence(boxes, seq.groundtruth);
+  return run;
+}
+
+void print_row(const std::string& tracker, const std::string& seq, const lorat::SequenceScores& s, double fps) {
+  std::printf("%-12s %-16s %6d %7.3f %7.3f %7.3f %8.1f\n", tracker.c_str(), seq.c_str(), s.frames, s.auc, s.precision_20,
+              s.norm_precision_auc, fps);
+}
+
+}  // namespace
+
+int cmd_eval(int argc, char** argv) {
+  std::set<std::string> valued = kModelOptions;
+  valued.insert({"sequences", "baseline", "output-dir"});
+  Args args(argc, argv, valued, {});
+  std::vector<std::string> dirs = args.positional();
+  if (args.has("sequences")) dirs.insert(dirs.begin(), args.get("sequences"));
+  if (dirs.empty()) throw Error("usage: lorat eval --sequences DIR... --model M [--baseline csrt,kcf] [--output-dir D]");
+  std::vector<lorat::Sequence> sequences;
+  for (const auto& d : dirs)
+    for (const auto& s : find_sequences(d)) {
+      sequences.push_back(lorat::load_sequence(s, true));
+      if (sequences.back().groundtruth.empty() || !sequences.back().groundtruth[0].valid())
+        throw Error(s + ": the first ground-truth box is missing or empty");
+    }
+
+  std::vector<std::pair<std::string, std::unique_ptr<EvalTracker>>> trackers;
+  std::unique_ptr<LoadedModel> loaded;
+  if (args.has("model") || args.has("base")) {
+    loaded = std::make_unique<LoadedModel>(load_model_from_args(args));
+    std::fprintf(stderr, "model: %s\n", loaded->description.c_str());
+    trackers.emplace_back("lorat", std::make_unique<LoratEval>(*loaded));
+  }
+  std::stringstream baselines(args.get("baseline"));
+  for (std::string b; std::getline(baselines, b, ',');) {
+    if (b != "csrt" && b != "kcf") throw Error("--baseline takes csrt and/or kcf, not '" + b + "'");
+    trackers.emplace_back(b, std::make_unique<OpenCvEval>(b));
+  }
+  if (trackers.empty()) throw Error("nothing to evaluate: give --model (or --variant/--base) and/or --baseline csrt,kcf");
+  std::string out_dir = args.get("output-dir");
+
+  std::printf("%-12s %-16s %6s %7s %7s %7s %8s\n", "tracker", "sequence", "frames", "AUC", "P@20", "NP", "FPS");
+  for (auto& [name, tracker] : trackers) {
+    std::vector<lorat::SequenceScores> all;
+    double seconds = 0;
+    int tracked = 0;
+    for (const auto& seq : sequences) {
+      std::string csv;
+      if (!out_dir.empty()) {
+        fs::create_directories(fs::path(out_dir) / name);
+        csv = (fs::path(out_dir) / name / (seq.name + ".csv")).string();
+      }
+      Run run = run_one(*tracker, seq, csv);
+      print_row(name, seq.name, run.scores, run.seconds > 0 ? run.tracked / run.seconds : 0);
+      all.push_back(run.scores);
+      seconds += run.seconds;
+      tracked += run.tracked;
+    }
+    print_row(name, "ALL", lorat::combine(all), seconds > 0 ? tracked / seconds : 0);
+  }
+  if (!out_dir.empty()) std::fprintf(stderr, "boxes written under %s/<tracker>/<sequence>.csv\n", out_dir.c_str());
+  return 0;
+}
+
+}  // namespace lorat_cli
