@@ -69,17 +69,20 @@ void Painter::fill(int x, int y, int w, int h, Rgb c) {
 }
 
 void Painter::rectangle(int x, int y, int w, int h, Rgb c, int t, bool dashed) {
-  auto on = [&](int along) { return !dashed || (along / 6) % 2 == 0; };
+  auto on = [&](long along) { return !dashed || (along / 6) % 2 == 0; };
+  // Loops run over the visible part only: a huge box costs no more than the frame.
+  const long x1 = x, y1 = y, x2 = long(x) + w, y2 = long(y) + h;
+  const long cx1 = std::max(0L, x1), cx2 = std::min<long>(width_, x2), cy1 = std::max(0L, y1), cy2 = std::min<long>(height_, y2);
   for (int k = 0; k < t; ++k) {
-    for (int i = x; i < x + w; ++i) {
-      if (!on(i - x)) continue;
-      pixel(i, y + k, c);
-      pixel(i, y + h - 1 - k, c);
+    for (long i = cx1; i < cx2; ++i) {
+      if (!on(i - x1)) continue;
+      if (y1 + k >= 0 && y1 + k < height_) pixel(int(i), int(y1 + k), c);
+      if (y2 - 1 - k >= 0 && y2 - 1 - k < height_) pixel(int(i), int(y2 - 1 - k), c);
     }
-    for (int j = y; j < y + h; ++j) {
-      if (!on(j - y)) continue;
-      pixel(x + k, j, c);
-      pixel(x + w - 1 - k, j, c);
+    for (long j = cy1; j < cy2; ++j) {
+      if (!on(j - y1)) continue;
+      if (x1 + k >= 0 && x1 + k < width_) pixel(int(x1 + k), int(j), c);
+      if (x2 - 1 - k >= 0 && x2 - 1 - k < width_) pixel(int(x2 - 1 - k), int(j), c);
     }
   }
 }

@@ -259,10 +259,15 @@ static lorat_gst::ModelKey model_key(GstLoratTrack* self) {
 static void start_model_swap(GstLoratTrack* self) {
   State* st = self->state;
   lorat_gst::ModelKey key = model_key(self);
-  std::lock_guard<std::mutex> guard(st->lock);
-  if (st->swap_thread.joinable()) st->swap_thread.join();
+  // The previous swap must finish first; it takes st->lock itself, so wait for it unlocked.
+  std::thread previous;
+  {
+    std::lock_guard<std::mutex> guard(st->lock);
+    previous = std::move(st->swap_thread);
+  }
+  if (previous.joinable()) previous.join();
   gst_object_ref(self);
-  st->swap_thread = std::thread([self, st, key] {
+  std::thread worker([self, st, key] {
     auto t0 = std::chrono::steady_clock::now();
     try {
       lorat::LoratModel model = lorat_gst::shared_model(key);
@@ -276,6 +281,8 @@ static void start_model_swap(GstLoratTrack* self) {
     }
     gst_object_unref(self);
   });
+  std::lock_guard<std::mutex> guard(st->lock);
+  st->swap_thread = std::move(worker);
 }
 
 static gboolean gst_lorat_track_start(GstBaseTransform* trans) {
@@ -344,6 +351,7 @@ static gboolean gst_lorat_track_stop(GstBaseTransform* trans) {
   st->pending_remove.clear();
   st->last_boxes.clear();
   st->processing_ns = 0;
+  st->next_id = 1;  // a restarted stream numbers its tracks from 1 again
   st->width = st->height = 0;
   return TRUE;
 }
@@ -353,7 +361,11 @@ static gboolean gst_lorat_track_set_info(GstVideoFilter* filter, GstCaps*, GstVi
   std::lock_guard<std::mutex> guard(st->lock);
   int w = GST_VIDEO_INFO_WIDTH(in_info), h = GST_VIDEO_INFO_HEIGHT(in_info);
   // A resolution change mid-stream: tracks continue with their boxes scaled to the new size.
-  if (st->tracker && st->width > 0 && (w != st->width || h != st->height)) st->tracker->rescale(double(w) / st->width, double(h) / st->height);
+  if (st->tracker && st->width > 0 && (w != st->width || h != st->height)) {
+    double sx = double(w) / st->width, sy = double(h) / st->height;
+    st->tracker->rescale(sx, sy);
+    for (auto& b : st->last_boxes) b = lorat::Box{b.x * sx, b.y * sy, b.w * sx, b.h * sy};
+  }
   st->width = w;
   st->height = h;
   return TRUE;
