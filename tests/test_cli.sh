@@ -38,6 +38,26 @@ grep -q "^lorat  *Crossing10  *10 " "$tmp/eval.txt" || fail "eval has no lorat r
 grep -q "^kcf  *ALL " "$tmp/eval.txt" || fail "eval has no kcf ALL row"
 expect_error "eval bad baseline" "--baseline takes csrt and/or kcf" "$lorat" eval --sequences "$data/sequences" --baseline mosse
 
+# Training: a LoRA adapter on the bundled sequence; a run killed with SIGKILL and resumed gives the
+# same losses and the same adapter as one that never stopped.
+train() { "$lorat" train otb:"$data/sequences/Crossing10" --model "$tmp/m.safetensors" --steps 40 --batch 2 --checkpoint-every 5 --seed 3 "$@"; }
+train --output "$tmp/straight" >/dev/null 2>"$tmp/err" || fail "train: $(tail -1 "$tmp/err")"
+[ -f "$tmp/straight/adapter.safetensors" ] || fail "train wrote no adapter"
+train --output "$tmp/killed" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 200); do [ -f "$tmp/killed/latest" ] && break; sleep 0.05; done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+train --output "$tmp/killed" --resume >/dev/null 2>"$tmp/err" || fail "train --resume: $(tail -1 "$tmp/err")"
+losses() { grep -o '"loss":[^,]*' "$1/log.jsonl"; }
+[ "$(losses "$tmp/straight" | wc -l)" -eq 40 ] || fail "the straight run logged $(losses "$tmp/straight" | wc -l) steps"
+[ "$(losses "$tmp/straight")" = "$(losses "$tmp/killed")" ] || fail "the resumed run's losses differ from the straight run's"
+cmp -s "$tmp/straight/adapter.safetensors" "$tmp/killed/adapter.safetensors" || fail "the resumed run's adapter differs"
+"$lorat" track "$data/sequences/Crossing10" --model "$tmp/m.safetensors" --adapter "$tmp/straight/adapter.safetensors" --frames 3 >/dev/null 2>&1 ||
+  fail "track with the trained adapter"
+expect_error "train bad dataset" "expected KIND:PATH" "$lorat" train "$data/sequences/Crossing10" --model "$tmp/m.safetensors" --output "$tmp/x"
+expect_error "train missing dataset" "$tmp/none" "$lorat" train otb:"$tmp/none" --model "$tmp/m.safetensors" --output "$tmp/x"
+
 # Errors a user can make: one line naming what is wrong.
 expect_error "missing model" "$tmp/nope.safetensors" "$lorat" track "$data/sequences/Crossing10" --model "$tmp/nope.safetensors"
 expect_error "missing sequence" "$tmp/noseq" "$lorat" track "$tmp/noseq" --model "$tmp/m.safetensors"

@@ -21,7 +21,11 @@ const char* kUsage =
     "  merge --model BUNDLE | --variant V --base dinov2.pth, --adapter A --output BUNDLE [--storage fp32|fp16|bf16]\n"
     "                         fold an adapter into the weights: one deployable bundle\n"
     "  eval --sequences DIR... [--model BUNDLE] [--baseline csrt,kcf] [--output-dir D]\n"
-    "                         one-pass evaluation: success AUC, precision at 20 px, normalised precision, FPS\n";
+    "                         one-pass evaluation: success AUC, precision at 20 px, normalised precision, FPS\n"
+    "  train KIND:PATH[:WEIGHT]... --model BASE | --variant V --base dinov2.pth, --output DIR [--steps N] [--batch B]\n"
+    "        [--accumulate A] [--lr X] [--weight-decay X] [--warmup N] [--workers N] [--seed S] [--checkpoint-every N]\n"
+    "        [--full] [--resume] [--precision fp32|bf16]   (kinds: lasot, got10k, trackingnet, otb, vot, coco)\n"
+    "                         train a LoRA adapter (or every weight with --full); --resume continues after a crash\n";
 
 struct Command {
   const char* name;
@@ -34,6 +38,7 @@ const Command kCommands[] = {
     {"new", lorat_cli::cmd_new},
     {"merge", lorat_cli::cmd_merge},
     {"eval", lorat_cli::cmd_eval},
+    {"train", lorat_cli::cmd_train},
 };
 
 }  // namespace

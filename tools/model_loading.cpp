@@ -14,7 +14,7 @@ using lorat::Error;
 
 const std::set<std::string> kModelOptions = {"model", "adapter", "variant", "base", "precision", "device", "threads"};
 
-LoadedModel load_model_from_args(const Args& args) {
+LoadedModel load_model_from_args(const Args& args, bool convert_precision) {
   LoadedModel out;
   if (args.has("threads")) at::set_num_threads(args.get_int("threads", 1, 1, 1024));
 
@@ -50,7 +50,7 @@ LoadedModel load_model_from_args(const Args& args) {
   } else {
     throw Error("no model: give --model BUNDLE, or --variant V --base dinov2.pth [--adapter lorat.safetensors]");
   }
-  out.model->to(out.device, dtype);
+  out.model->to(out.device, convert_precision ? dtype : at::kFloat);
   out.model->eval();
   out.description += " (" + out.model->config.name + ", depth " + std::to_string(out.model->config.depth) + ", " + precision +
                      ", " + device + ", " + std::to_string(at::get_num_threads()) + " threads)";

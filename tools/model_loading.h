@@ -18,7 +18,8 @@ struct LoadedModel {
   std::string description;  // one line: what was loaded, precision, device, threads
 };
 
-// Loads, merges, converts to the precision and device, and sets the thread count.
-LoadedModel load_model_from_args(const Args& args);
+// Loads, merges, converts to the precision (unless convert_precision is false: training keeps fp32
+// weights) and device, and sets the thread count.
+LoadedModel load_model_from_args(const Args& args, bool convert_precision = true);
 
 }  // namespace lorat_cli

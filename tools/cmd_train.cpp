@@ -1,0 +1,121 @@
+// lorat train: fine-tune a LoRA adapter (or, with --full, every weight) on tracking datasets.
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "args.h"
+#include "commands.h"
+#include "lorat/checkpoint.h"
+#include "lorat/datasets.h"
+#include "lorat/error.h"
+#include "lorat/trainer.h"
+#include "model_loading.h"
+
+namespace lorat_cli {
+
+namespace fs = std::filesystem;
+using lorat::Error;
+
+namespace {
+
+std::string hms(double s) {
+  char buf[32];
+  int t = int(s);
+  std::snprintf(buf, sizeof buf, "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60);
+  return buf;
+}
+
+double parse_double(const Args& args, const std::string& name, double fallback) {
+  if (!args.has(name)) return fallback;
+  try {
+    size_t used = 0;
+    double v = std::stod(args.get(name), &used);
+    if (used == args.get(name).size() && std::isfinite(v)) return v;
+  } catch (const std::exception&) {
+  }
+  throw Error("option --" + name + " must be a number, not '" + args.get(name) + "'");
+}
+
+}  // namespace
+
+int cmd_train(int argc, char** argv) {
+  std::set<std::string> valued = kModelOptions;
+  valued.insert({"output", "steps", "batch", "accumulate", "lr", "weight-decay", "clip", "warmup", "workers", "seed", "checkpoint-every"});
+  Args args(argc, argv, valued, {"full", "resume"});
+  if (args.positional().empty())
+    throw Error("usage: lorat train KIND:PATH[:WEIGHT]... --model BASE --output DIR (kinds: lasot, got10k, trackingnet, otb, vot, coco)");
+
+  // Datasets first: a typo in a path fails before the model loads.
+  std::vector<std::unique_ptr<lorat::Dataset>> datasets;
+  std::vector<const lorat::Dataset*> pointers;
+  std::vector<double> weights;
+  for (const auto& spec : args.positional()) {
+    auto colon = spec.find(':');
+    if (colon == std::string::npos) throw Error("dataset '" + spec + "': expected KIND:PATH[:WEIGHT], e.g. got10k:/data/got10k/train");
+    std::string kind = spec.substr(0, colon), path = spec.substr(colon + 1);
+    double weight = 1;
+    if (auto last = path.rfind(':'); last != std::string::npos && kind != "coco") {
+      try {
+        size_t used = 0;
+        weight = std::stod(path.substr(last + 1), &used);
+        if (used == path.size() - last - 1) path = path.substr(0, last);
+        else weight = 1;
+      } catch (const std::exception&) {
+        weight = 1;
+      }
+    }
+    datasets.push_back(std::make_unique<lorat::Dataset>(lorat::read_dataset(kind, path)));
+    std::fprintf(stderr, "%s", lorat::format_report(datasets.back()->report).c_str());
+    pointers.push_back(datasets.back().get());
+    weights.push_back(weight);
+  }
+
+  lorat::TrainOptions o;
+  o.out_dir = args.require("output");
+  o.steps = args.get_int("steps", 1000, 1, 1 << 30);
+  o.batch = args.get_int("batch", 16, 1, 4096);
+  o.accumulate = args.get_int("accumulate", 1, 1, 4096);
+  o.lr = parse_double(args, "lr", 1e-4);
+  o.weight_decay = parse_double(args, "weight-decay", 0.1);
+  o.clip = parse_double(args, "clip", 1.0);
+  o.warmup_steps = args.get_int("warmup", -1, -1, 1 << 30);
+  o.workers = args.get_int("workers", 2, 1, 64);
+  o.seed = uint64_t(args.get_int("seed", 1, 0, 1 << 30));
+  o.checkpoint_every = args.get_int("checkpoint-every", 100, 1, 1 << 30);
+  o.full = args.has("full");
+  o.resume = args.has("resume");
+  o.precision = args.get("precision", "fp32");
+
+  torch::manual_seed(int64_t(o.seed));  // the adapter's initial values
+  // The weights stay fp32: --precision bf16 means bf16 autocast during training.
+  LoadedModel loaded = load_model_from_args(args, /*convert_precision=*/false);
+  lorat::PairSource source(pointers, weights, loaded.model->config);
+  lorat::Trainer trainer(loaded.model, source, o);
+  std::fprintf(stderr, "model: %s; %lld trainable parameters; %s from step %lld of %lld\n", loaded.description.c_str(),
+               (long long)[&] { int64_t n = 0; for (auto& [k, t] : trainer.trainable()) n += t.numel(); return n; }(),
+               o.full ? "full fine-tuning" : "LoRA", (long long)trainer.start_step(), (long long)o.steps);
+
+  const bool tty = isatty(2);
+  lorat::LoratModel model = trainer.run([&](const lorat::StepLog& s) {
+    char line[256];
+    std::snprintf(line, sizeof line, "step %lld/%lld  loss %.4f (bce %.4f giou %.4f)  iou %.3f  lr %.2e  %.1f pairs/s  ETA %s",
+                  (long long)s.step, (long long)s.steps, s.loss, s.bce, s.giou, s.iou, s.lr, s.pairs_per_second, hms(s.eta_seconds).c_str());
+    if (tty) std::fprintf(stderr, "\r%s\033[K", line);
+    else if (s.step % 10 == 0 || s.step == s.steps) std::fprintf(stderr, "%s\n", line);
+  });
+  if (tty) std::fprintf(stderr, "\n");
+  std::string result;
+  if (o.full) {
+    result = (fs::path(o.out_dir) / "model.safetensors").string();
+    lorat::save_bundle(result, *model, lorat::DType::F32);
+  } else {
+    result = (fs::path(o.out_dir) / "adapter.safetensors").string();
+    lorat::save_adapter(result, *model);
+  }
+  std::printf("wrote %s (log: %s)\n", result.c_str(), (fs::path(o.out_dir) / "log.jsonl").c_str());
+  return 0;
+}
+
+}  // namespace lorat_cli
