@@ -16,6 +16,7 @@
 #include "lorat/metrics.h"
 #include "lorat/sequence.h"
 #include "model_loading.h"
+#include "plot.h"
 
 namespace lorat_cli {
 
@@ -155,6 +156,7 @@ int cmd_eval(int argc, char** argv) {
   std::string out_dir = args.get("output-dir");
 
   std::printf("%-12s %-16s %6s %7s %7s %7s %8s\n", "tracker", "sequence", "frames", "AUC", "P@20", "NP", "FPS");
+  std::vector<Series> success_curves, precision_curves;
   for (auto& [name, tracker] : trackers) {
     std::vector<lorat::SequenceScores> all;
     double seconds = 0;
@@ -171,9 +173,24 @@ int cmd_eval(int argc, char** argv) {
       seconds += run.seconds;
       tracked += run.tracked;
     }
-    print_row(name, "ALL", lorat::combine(all), seconds > 0 ? tracked / seconds : 0);
+    lorat::SequenceScores overall = lorat::combine(all);
+    print_row(name, "ALL", overall, seconds > 0 ? tracked / seconds : 0);
+    char label[64];
+    std::snprintf(label, sizeof label, "%s [%.3f]", name.c_str(), overall.auc);
+    Series success{label, {}, overall.success}, precision{name, {}, overall.precision};
+    for (size_t k = 0; k < success.y.size(); ++k) success.x.push_back(k / 20.0);
+    for (size_t k = 0; k < precision.y.size(); ++k) precision.x.push_back(double(k));
+    std::snprintf(label, sizeof label, "%s [%.3f]", name.c_str(), overall.precision_20);
+    precision.name = label;
+    success_curves.push_back(success);
+    precision_curves.push_back(precision);
   }
-  if (!out_dir.empty()) std::fprintf(stderr, "boxes written under %s/<tracker>/<sequence>.csv\n", out_dir.c_str());
+  if (!out_dir.empty()) {
+    write_plot(out_dir + "/success.png", "success plot (one pass) [AUC]", "overlap threshold", "success rate", success_curves);
+    write_plot(out_dir + "/precision.png", "precision plot (one pass) [at 20 px]", "location error threshold (px)", "precision", precision_curves);
+  }
+  if (!out_dir.empty())
+    std::fprintf(stderr, "boxes written under %s/<tracker>/<sequence>.csv; plots: success.png, precision.png\n", out_dir.c_str());
   return 0;
 }
 

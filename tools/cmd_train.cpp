@@ -12,6 +12,7 @@
 #include "lorat/error.h"
 #include "lorat/trainer.h"
 #include "model_loading.h"
+#include "plot.h"
 
 namespace lorat_cli {
 
@@ -98,7 +99,17 @@ int cmd_train(int argc, char** argv) {
                o.full ? "full fine-tuning" : "LoRA", (long long)trainer.start_step(), (long long)o.steps);
 
   const bool tty = isatty(2);
+  Series loss{"loss", {}, {}}, iou{"IoU at positives", {}, {}}, lr{"learning rate", {}, {}};
+  auto plot = [&] {
+    std::string dir = o.out_dir;
+    write_plot(dir + "/loss.png", "training loss", "step", "", {loss, iou});
+    write_plot(dir + "/lr.png", "learning rate", "step", "", {lr}, /*log_y=*/true);
+  };
   lorat::LoratModel model = trainer.run([&](const lorat::StepLog& s) {
+    loss.x.push_back(double(s.step)), loss.y.push_back(s.loss);
+    iou.x.push_back(double(s.step)), iou.y.push_back(s.iou);
+    lr.x.push_back(double(s.step)), lr.y.push_back(s.lr);
+    if (s.step % o.checkpoint_every == 0) plot();
     char line[256];
     std::snprintf(line, sizeof line, "step %lld/%lld  loss %.4f (bce %.4f giou %.4f)  iou %.3f  lr %.2e  %.1f pairs/s  ETA %s",
                   (long long)s.step, (long long)s.steps, s.loss, s.bce, s.giou, s.iou, s.lr, s.pairs_per_second, hms(s.eta_seconds).c_str());
@@ -106,6 +117,7 @@ int cmd_train(int argc, char** argv) {
     else if (s.step % 10 == 0 || s.step == s.steps) std::fprintf(stderr, "%s\n", line);
   });
   if (tty) std::fprintf(stderr, "\n");
+  plot();
   std::string result;
   if (o.full) {
     result = (fs::path(o.out_dir) / "model.safetensors").string();
@@ -114,7 +126,7 @@ int cmd_train(int argc, char** argv) {
     result = (fs::path(o.out_dir) / "adapter.safetensors").string();
     lorat::save_adapter(result, *model);
   }
-  std::printf("wrote %s (log: %s)\n", result.c_str(), (fs::path(o.out_dir) / "log.jsonl").c_str());
+  std::printf("wrote %s (log: %s, curves: loss.png, lr.png)\n", result.c_str(), (fs::path(o.out_dir) / "log.jsonl").c_str());
   return 0;
 }
 
