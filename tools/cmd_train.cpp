@@ -1,15 +1,22 @@
 // lorat train: fine-tune a LoRA adapter (or, with --full, every weight) on tracking datasets.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <ATen/Parallel.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <thread>
 
 #include "args.h"
 #include "commands.h"
 #include "lorat/checkpoint.h"
 #include "lorat/datasets.h"
 #include "lorat/error.h"
+#include "lorat/distributed.h"
 #include "lorat/trainer.h"
 #include "model_loading.h"
 #include "plot.h"
@@ -39,12 +46,67 @@ double parse_double(const Args& args, const std::string& name, double fallback) 
   throw Error("option --" + name + " must be a number, not '" + args.get(name) + "'");
 }
 
+// A TCP port nobody listens on now, for the process group's store.
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  int port = 29500;
+  if (fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+    port = ntohs(addr.sin_port);
+  if (fd >= 0) close(fd);
+  return port;
+}
+
+// --nproc N on one host: N copies of this command as ranks 0..N-1 of one group on 127.0.0.1, as
+// torchrun would start them. Returns the first non-zero exit status.
+int launch_processes(int nproc, int argc, char** argv) {
+  std::string port = std::to_string(free_port());
+  std::vector<pid_t> children;
+  for (int rank = 0; rank < nproc; ++rank) {
+    pid_t pid = fork();
+    if (pid < 0) throw Error("cannot start training process " + std::to_string(rank));
+    if (pid == 0) {
+      setenv("WORLD_SIZE", std::to_string(nproc).c_str(), 1);
+      setenv("RANK", std::to_string(rank).c_str(), 1);
+      setenv("MASTER_ADDR", "127.0.0.1", 1);
+      setenv("MASTER_PORT", port.c_str(), 1);
+      std::vector<char*> args = {const_cast<char*>("lorat"), const_cast<char*>("train")};
+      for (int i = 0; i < argc; ++i) args.push_back(argv[i]);
+      args.push_back(nullptr);
+      execv("/proc/self/exe", args.data());
+      _exit(127);
+    }
+    children.push_back(pid);
+  }
+  int result = 0;
+  for (pid_t pid : children) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (code != 0 && result == 0) {
+      result = code;
+      for (pid_t other : children) kill(other, SIGTERM);  // the others would wait for it forever
+    }
+  }
+  return result;
+}
+
 }  // namespace
 
 int cmd_train(int argc, char** argv) {
   std::set<std::string> valued = kModelOptions;
-  valued.insert({"output", "steps", "batch", "accumulate", "lr", "weight-decay", "clip", "warmup", "workers", "seed", "checkpoint-every"});
+  valued.insert({"output", "steps", "batch", "accumulate", "lr", "weight-decay", "clip", "warmup", "workers", "seed", "checkpoint-every", "nproc"});
   Args args(argc, argv, valued, {"full", "resume"});
+  const char* world_env = std::getenv("WORLD_SIZE");
+  int nproc = args.get_int("nproc", 1, 1, 256);
+  if (nproc > 1 && !(world_env && *world_env)) return launch_processes(nproc, argc, argv);
+  std::unique_ptr<lorat::Distributed> dist = lorat::Distributed::from_environment();
+  const bool writer = !dist || dist->rank() == 0;
+  if (dist && !args.has("threads")) at::set_num_threads(std::max(1, int(std::thread::hardware_concurrency()) / dist->world()));
   if (args.positional().empty())
     throw Error("usage: lorat train KIND:PATH[:WEIGHT]... --model BASE --output DIR (kinds: lasot, got10k, trackingnet, otb, vot, coco)");
 
@@ -68,7 +130,7 @@ int cmd_train(int argc, char** argv) {
       }
     }
     datasets.push_back(std::make_unique<lorat::Dataset>(lorat::read_dataset(kind, path)));
-    std::fprintf(stderr, "%s", lorat::format_report(datasets.back()->report).c_str());
+    if (writer) std::fprintf(stderr, "%s", lorat::format_report(datasets.back()->report).c_str());
     pointers.push_back(datasets.back().get());
     weights.push_back(weight);
   }
@@ -88,15 +150,18 @@ int cmd_train(int argc, char** argv) {
   o.full = args.has("full");
   o.resume = args.has("resume");
   o.precision = args.get("precision", "fp32");
+  o.distributed = dist.get();
 
   torch::manual_seed(int64_t(o.seed));  // the adapter's initial values
   // The weights stay fp32: --precision bf16 means bf16 autocast during training.
   LoadedModel loaded = load_model_from_args(args, /*convert_precision=*/false);
   lorat::PairSource source(pointers, weights, loaded.model->config);
   lorat::Trainer trainer(loaded.model, source, o);
-  std::fprintf(stderr, "model: %s; %lld trainable parameters; %s from step %lld of %lld\n", loaded.description.c_str(),
+  if (writer)
+    std::fprintf(stderr, "model: %s; %lld trainable parameters; %s from step %lld of %lld%s\n", loaded.description.c_str(),
                (long long)[&] { int64_t n = 0; for (auto& [k, t] : trainer.trainable()) n += t.numel(); return n; }(),
-               o.full ? "full fine-tuning" : "LoRA", (long long)trainer.start_step(), (long long)o.steps);
+                 o.full ? "full fine-tuning" : "LoRA", (long long)trainer.start_step(), (long long)o.steps,
+                 dist ? (", " + std::to_string(dist->world()) + " processes").c_str() : "");
 
   const bool tty = isatty(2);
   Series loss{"loss", {}, {}}, iou{"IoU at positives", {}, {}}, lr{"learning rate", {}, {}};
@@ -106,6 +171,7 @@ int cmd_train(int argc, char** argv) {
     write_plot(dir + "/lr.png", "learning rate", "step", "", {lr}, /*log_y=*/true);
   };
   lorat::LoratModel model = trainer.run([&](const lorat::StepLog& s) {
+    if (!writer) return;
     loss.x.push_back(double(s.step)), loss.y.push_back(s.loss);
     iou.x.push_back(double(s.step)), iou.y.push_back(s.iou);
     lr.x.push_back(double(s.step)), lr.y.push_back(s.lr);
@@ -116,6 +182,7 @@ int cmd_train(int argc, char** argv) {
     if (tty) std::fprintf(stderr, "\r%s\033[K", line);
     else if (s.step % 10 == 0 || s.step == s.steps) std::fprintf(stderr, "%s\n", line);
   });
+  if (!writer) return 0;  // rank 0 writes the result
   if (tty) std::fprintf(stderr, "\n");
   plot();
   std::string result;

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   meson ninja-build pkg-config g++ ccache
-  libtorch-dev libopenblas0-openmp   # OpenBLAS: with the reference BLAS LibTorch's fp32 matmuls are ~30x slower
+  libtorch-dev libgloo-dev libopenblas0-openmp   # OpenBLAS: with the reference BLAS LibTorch's fp32 matmuls are ~30x slower
   nlohmann-json3-dev libopencv-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly

@@ -52,13 +52,14 @@ torch::Tensor box_giou(const torch::Tensor& a, const torch::Tensor& b) {
   return iou - (hull - uni) / hull.clamp_min(1e-7);
 }
 
-LossTerms tracking_loss(const torch::Tensor& score_logits, const torch::Tensor& boxes, const torch::Tensor& target) {
+LossTerms tracking_loss(const torch::Tensor& score_logits, const torch::Tensor& boxes, const torch::Tensor& target,
+                        const torch::Tensor& normaliser) {
   const int64_t B = score_logits.size(0), H = score_logits.size(1), W = score_logits.size(2);
   auto logits = score_logits.to(at::kFloat);
   auto pred = boxes.to(at::kFloat);
   auto pos = positive_cells(target, H, W);                      // (B, H, W)
   auto tgt = target.to(at::kFloat).view({B, 1, 1, 4}).expand({B, H, W, 4});
-  auto num_pos = pos.sum().clamp_min(1.0);
+  auto num_pos = (normaliser.defined() ? normaliser.to(pos.device()) : pos.sum()).clamp_min(1.0);
   auto iou = box_iou(pred, tgt).detach();
   auto bce_target = iou * pos;                                   // IoU-aware: the quality on positives, 0 elsewhere
   LossTerms out;

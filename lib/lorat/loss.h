@@ -15,7 +15,11 @@ struct LossTerms {
 torch::Tensor positive_cells(const torch::Tensor& target, int64_t rows, int64_t cols);
 
 // score_logits (B, H, W); boxes (B, H, W, 4) predicted corners in crop units; target (B, 4).
-LossTerms tracking_loss(const torch::Tensor& score_logits, const torch::Tensor& boxes, const torch::Tensor& target);
+// normaliser: the number of positives to divide by; undefined = this batch's own count (a
+// data-parallel process passes the count over all processes, so the summed gradients equal one
+// process's on the whole batch).
+LossTerms tracking_loss(const torch::Tensor& score_logits, const torch::Tensor& boxes, const torch::Tensor& target,
+                        const torch::Tensor& normaliser = {});
 
 // IoU and GIoU of corner boxes (..., 4), elementwise over the leading dimensions.
 torch::Tensor box_iou(const torch::Tensor& a, const torch::Tensor& b);

@@ -165,15 +165,16 @@ void PairSource::make_pair(uint64_t seed, float* z, int64_t* mask, float* x, flo
   }
 }
 
-Batch PairSource::batch(uint64_t seed, uint64_t index, int size) const {
+Batch PairSource::batch(uint64_t seed, uint64_t index, int size, int first, int count) const {
   const int T = config_.template_size, S = config_.search_size, g = config_.template_grid();
+  if (count < 0) count = size - first;
   Batch b;
-  b.z = torch::empty({size, 3, T, T});
-  b.x = torch::empty({size, 3, S, S});
-  b.z_mask = torch::empty({size, g, g}, at::kLong);
-  b.target = torch::empty({size, 4});
-  for (int i = 0; i < size; ++i)
-    make_pair(mix(mix(seed) ^ mix(index * 1000003ULL + uint64_t(i))), b.z[i].data_ptr<float>(), b.z_mask[i].data_ptr<int64_t>(),
+  b.z = torch::empty({count, 3, T, T});
+  b.x = torch::empty({count, 3, S, S});
+  b.z_mask = torch::empty({count, g, g}, at::kLong);
+  b.target = torch::empty({count, 4});
+  for (int i = 0; i < count; ++i)
+    make_pair(mix(mix(seed) ^ mix(index * 1000003ULL + uint64_t(first + i))), b.z[i].data_ptr<float>(), b.z_mask[i].data_ptr<int64_t>(),
               b.x[i].data_ptr<float>(), b.target[i].data_ptr<float>());
   return b;
 }

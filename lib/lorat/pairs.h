@@ -34,8 +34,9 @@ class PairSource {
   // datasets with their sampling weights (need not sum to 1). Throws lorat::Error when no
   // dataset has a usable sequence.
   PairSource(std::vector<const Dataset*> datasets, std::vector<double> weights, ModelConfig config, PairOptions options = {});
-  // Batch number `index` of `size` pairs for run `seed`.
-  Batch batch(uint64_t seed, uint64_t index, int size) const;
+  // Batch number `index` of `size` pairs for run `seed`; with count >= 0 only the pairs
+  // first .. first + count - 1 of it (one process's share in data-parallel training).
+  Batch batch(uint64_t seed, uint64_t index, int size, int first = 0, int count = -1) const;
   int64_t sequences() const { return int64_t(pool_.size()); }
 
  private:

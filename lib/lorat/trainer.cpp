@@ -49,6 +49,9 @@ Trainer::Trainer(LoratModel model, const PairSource& data, TrainOptions options)
   if (options_.out_dir.empty()) throw Error("training needs an output folder");
   if (options_.steps <= 0 || options_.batch <= 0 || options_.accumulate <= 0) throw Error("steps, batch and accumulate must be positive");
   if (options_.precision != "fp32" && options_.precision != "bf16") throw Error("training precision must be fp32 or bf16, not " + options_.precision);
+  if (options_.distributed && options_.batch % options_.distributed->world() != 0)
+    throw Error("the batch (" + std::to_string(options_.batch) + ") must divide evenly over " + std::to_string(options_.distributed->world()) +
+                " processes");
   fs::create_directories(fs::path(options_.out_dir) / "checkpoints");
   if (!options_.full && !model_->has_lora()) model_->add_lora(model_->config.lora_rank, model_->config.lora_scale());
   if (model_->merged()) throw Error("the model carries a merged adapter; train from an unmerged model or a plain base");
@@ -79,6 +82,7 @@ std::map<std::string, torch::Tensor> Trainer::trainable() const {
 }
 
 void Trainer::save_checkpoint(int64_t step) {
+  if (options_.distributed && options_.distributed->rank() != 0) return;  // one writer
   // A new folder per checkpoint, written under a temporary name and renamed when complete; then
   // the "latest" pointer moves. A crash at any moment leaves the previous checkpoint intact.
   fs::path dir = fs::path(options_.out_dir) / "checkpoints";
@@ -131,6 +135,7 @@ void Trainer::load_checkpoint() {
     throw Error((dir / "optimizer.pt").string() + ": unreadable optimiser state");
   }
   start_step_ = state.at("step").get<int64_t>();
+  if (options_.distributed && options_.distributed->rank() != 0) return;
   // The log keeps what the resumed run will not repeat: steps up to the checkpoint.
   fs::path log_path = fs::path(options_.out_dir) / "log.jsonl";
   std::ifstream log_in(log_path);
@@ -147,14 +152,20 @@ void Trainer::load_checkpoint() {
 
 LoratModel Trainer::run(const std::function<void(const StepLog&)>& on_step) {
   model_->train();
-  std::ofstream log(fs::path(options_.out_dir) / "log.jsonl", std::ios::app);
+  Distributed* dist = options_.distributed;
+  const bool writer = !dist || dist->rank() == 0;
+  const int share = dist ? options_.batch / dist->world() : options_.batch, first = dist ? dist->rank() * share : 0;
+  std::ofstream log;
+  if (writer) log.open(fs::path(options_.out_dir) / "log.jsonl", std::ios::app);
   const int64_t micro_total = options_.steps * options_.accumulate;
   std::deque<std::future<Batch>> ahead;
   int64_t next_micro = start_step_ * options_.accumulate;
   auto fetch = [&] {
     while (int64_t(ahead.size()) < std::max(1, options_.workers) && next_micro < micro_total) {
       uint64_t index = uint64_t(next_micro++);
-      ahead.push_back(std::async(std::launch::async, [this, index] { return data_.batch(options_.seed, index, options_.batch); }));
+      ahead.push_back(std::async(std::launch::async, [this, index, first, share] {
+        return data_.batch(options_.seed, index, options_.batch, first, share);
+      }));
     }
   };
   auto run_start = std::chrono::steady_clock::now();
@@ -178,26 +189,43 @@ LoratModel Trainer::run(const std::function<void(const StepLog&)>& on_step) {
         at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
         auto out = model_->forward(b.z.to(param.device()), b.x.to(param.device()), b.z_mask.to(param.device()));
         at::autocast::set_cpu_enabled(false);
-        loss = tracking_loss(out.score_logits, out.boxes, b.target.to(param.device()));
+        torch::Tensor normaliser;
+        if (dist) {
+          // Positives over the whole global batch, so the summed gradients are one process's.
+          std::vector<torch::Tensor> count = {positive_cells(b.target, out.score_logits.size(1), out.score_logits.size(2)).sum().reshape({1})};
+          dist->all_reduce_sum(count);
+          normaliser = count[0][0];
+        }
+        loss = tracking_loss(out.score_logits, out.boxes, b.target.to(param.device()), normaliser);
       }
-      if (!std::isfinite(loss.total.item<double>())) throw Error("training diverged at step " + std::to_string(step + 1) + " (loss is not finite)");
       (loss.total / options_.accumulate).backward();
-      s.loss += loss.total.item<double>() / options_.accumulate;
-      s.bce += loss.bce.item<double>() / options_.accumulate;
-      s.giou += loss.giou.item<double>() / options_.accumulate;
-      s.iou += loss.mean_iou.item<double>() / options_.accumulate;
+      std::vector<torch::Tensor> terms = {torch::stack({loss.total, loss.bce, loss.giou, loss.mean_iou}).detach().to(at::kCPU, at::kDouble)};
+      if (dist) dist->all_reduce_sum(terms);
+      auto t = terms[0].accessor<double, 1>();
+      if (!std::isfinite(t[0])) throw Error("training diverged at step " + std::to_string(step + 1) + " (loss is not finite)");
+      s.loss += t[0] / options_.accumulate;
+      s.bce += t[1] / options_.accumulate;
+      s.giou += t[2] / options_.accumulate;
+      s.iou += t[3] / options_.accumulate;
     }
     std::vector<torch::Tensor> params;
     for (auto& group : optimizer_->param_groups())
       for (auto& p : group.params()) params.push_back(p);
+    if (dist) {
+      std::vector<torch::Tensor> grads;
+      for (auto& p : params)
+        if (p.grad().defined()) grads.push_back(p.grad());
+      dist->all_reduce_sum(grads);  // each process's share was already divided by the global count
+    }
     torch::nn::utils::clip_grad_norm_(params, options_.clip);
     optimizer_->step();
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
     double done = double(step + 1 - start_step_);
     s.pairs_per_second = done * options_.batch * options_.accumulate / std::max(seconds, 1e-9);
     s.eta_seconds = seconds / done * double(options_.steps - step - 1);
-    log << json{{"step", s.step}, {"loss", s.loss}, {"bce", s.bce}, {"giou", s.giou}, {"iou", s.iou}, {"lr", s.lr}, {"pairs_per_s", s.pairs_per_second}}.dump()
-        << "\n";
+    if (writer)
+      log << json{{"step", s.step}, {"loss", s.loss}, {"bce", s.bce}, {"giou", s.giou}, {"iou", s.iou}, {"lr", s.lr}, {"pairs_per_s", s.pairs_per_second}}.dump()
+          << "\n";
     log.flush();
     if (on_step) on_step(s);
     if ((step + 1) % options_.checkpoint_every == 0 || step + 1 == options_.steps) save_checkpoint(step + 1);

@@ -7,6 +7,7 @@
 
 #include <torch/optim/optimizer.h>
 
+#include "distributed.h"
 #include "model.h"
 #include "pairs.h"
 #include "schedule.h"
@@ -28,6 +29,7 @@ struct TrainOptions {
   uint64_t seed = 1;
   int64_t checkpoint_every = 100;
   bool resume = false;            // continue from out_dir's latest checkpoint
+  Distributed* distributed = nullptr;  // data parallel: batch is the global batch, split over the processes
 };
 
 struct StepLog {
