@@ -172,17 +172,6 @@ static void resolve_device(GstLoratTrack* self, std::string& device, std::string
   }
 }
 
-// Parses "x,y,w,h;x,y,w,h"; throws lorat::Error.
-static std::vector<lorat::Box> parse_boxes(const std::string& text) {
-  std::vector<lorat::Box> boxes;
-  std::stringstream in(text);
-  for (std::string part; std::getline(in, part, ';');) {
-    if (part.find_first_not_of(" \t") == std::string::npos) continue;
-    boxes.push_back(lorat::parse_box(part));
-  }
-  return boxes;
-}
-
 static void start_model_swap(GstLoratTrack* self);
 
 static void gst_lorat_track_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
@@ -308,7 +297,7 @@ static gboolean gst_lorat_track_start(GstBaseTransform* trans) {
   int threads = self->threads;
   GST_OBJECT_UNLOCK(self);
   try {
-    parse_boxes(init_box);
+    lorat::parse_boxes(init_box);
   } catch (const lorat::Error& e) {
     GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Invalid init-box \"%s\": %s.", init_box.c_str(), e.what()), (nullptr));
     return FALSE;
@@ -435,7 +424,7 @@ static std::vector<lorat::TrackResult> process_frame(GstLoratTrack* self, const 
   }
   if (!st->init_box_applied) {
     st->init_box_applied = true;
-    for (const auto& b : parse_boxes(init_box)) st->pending_add.push_back({st->next_id++, b});
+    for (const auto& b : lorat::parse_boxes(init_box)) st->pending_add.push_back({st->next_id++, b});
   }
   for (int id : st->pending_remove) st->tracker->remove_target(id);
   st->pending_remove.clear();

@@ -236,3 +236,13 @@ TEST(Box, Iou) {
   EXPECT_DOUBLE_EQ(lorat::iou({0, 0, 10, 10}, Box{}), 0.0);
   EXPECT_DOUBLE_EQ(lorat::iou(Box{}, Box{}), 0.0);
 }
+
+TEST(ParseBoxes, SeveralBoxesSeparatedBySemicolons) {
+  auto boxes = lorat::parse_boxes("1,2,3,4; 5.5, 6, 7, 8;;");
+  ASSERT_EQ(boxes.size(), 2u);
+  EXPECT_DOUBLE_EQ(boxes[1].x, 5.5);
+  EXPECT_DOUBLE_EQ(boxes[1].h, 8);
+  EXPECT_TRUE(lorat::parse_boxes("").empty());
+  EXPECT_THROW(lorat::parse_boxes("1,2,3,4;1,2,0,4"), lorat::Error);
+  EXPECT_THROW(lorat::parse_boxes("garbage"), lorat::Error);
+}

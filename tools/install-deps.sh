@@ -11,6 +11,7 @@ packages=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
   gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-rtsp libgstrtspserver-1.0-dev
   libgtest-dev libgmock-dev
+  clang libclang-rt-14-dev           # the fuzz targets (tools/fuzz.sh)
 )
 
 missing=()

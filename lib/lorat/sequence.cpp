@@ -154,4 +154,17 @@ Sequence load_sequence(const std::string& dir, bool require_groundtruth) {
   return seq;
 }
 
+std::vector<Box> parse_boxes(const std::string& text) {
+  std::vector<Box> boxes;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(';', start);
+    if (end == std::string::npos) end = text.size();
+    std::string part = text.substr(start, end - start);
+    if (part.find_first_not_of(" \t") != std::string::npos) boxes.push_back(parse_box(part));
+    start = end + 1;
+  }
+  return boxes;
+}
+
 }  // namespace lorat

@@ -16,6 +16,8 @@ std::vector<Box> parse_groundtruth(const std::string& text, const std::string& s
 
 // Parses "x,y,w,h" (0-based pixels); throws lorat::Error with a one-line message otherwise.
 Box parse_box(const std::string& text);
+// Parses "x,y,w,h;x,y,w,h;..." (lorattrack's init-box); empty parts are ignored.
+std::vector<Box> parse_boxes(const std::string& text);
 
 struct Sequence {
   std::string name;
