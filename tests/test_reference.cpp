@@ -33,11 +33,10 @@ double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
 LoratModel reference_model(const std::string& dir, const std::string& variant) {
   ModelConfig config = find_variant("S-224");
   if (variant == "no_lora") {
-    // Base, head and type embedding, adapter not applied.
-    LoratModel with = load_authors_model(config, dir + "/base.pth", dir + "/lorat.safetensors", false);
-    with->unmerge();
-    with->remove_lora();
-    return with;
+    // Base, head and type embedding from the files, the adapter left out.
+    LoratModel model = load_authors_model(config, dir + "/base.pth", dir + "/lorat.safetensors", false);
+    model->remove_lora();
+    return model;
   }
   return load_authors_model(config, dir + "/base.pth", dir + "/lorat.safetensors", variant == "merged");
 }

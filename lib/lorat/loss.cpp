@@ -28,27 +28,30 @@ static void corners(const torch::Tensor& t, torch::Tensor& x1, torch::Tensor& y1
   x1 = t.select(-1, 0), y1 = t.select(-1, 1), x2 = t.select(-1, 2), y2 = t.select(-1, 3);
 }
 
-torch::Tensor box_iou(const torch::Tensor& a, const torch::Tensor& b) {
+// Intersection and union areas of corner boxes.
+static void overlap(const torch::Tensor& a, const torch::Tensor& b, torch::Tensor& inter, torch::Tensor& uni) {
   torch::Tensor ax1, ay1, ax2, ay2, bx1, by1, bx2, by2;
   corners(a, ax1, ay1, ax2, ay2);
   corners(b, bx1, by1, bx2, by2);
   auto iw = (at::minimum(ax2, bx2) - at::maximum(ax1, bx1)).clamp_min(0);
   auto ih = (at::minimum(ay2, by2) - at::maximum(ay1, by1)).clamp_min(0);
-  auto inter = iw * ih;
-  auto uni = (ax2 - ax1).clamp_min(0) * (ay2 - ay1).clamp_min(0) + (bx2 - bx1).clamp_min(0) * (by2 - by1).clamp_min(0) - inter;
+  inter = iw * ih;
+  uni = (ax2 - ax1).clamp_min(0) * (ay2 - ay1).clamp_min(0) + (bx2 - bx1).clamp_min(0) * (by2 - by1).clamp_min(0) - inter;
+}
+
+torch::Tensor box_iou(const torch::Tensor& a, const torch::Tensor& b) {
+  torch::Tensor inter, uni;
+  overlap(a, b, inter, uni);
   return inter / uni.clamp_min(1e-7);
 }
 
 torch::Tensor box_giou(const torch::Tensor& a, const torch::Tensor& b) {
-  torch::Tensor ax1, ay1, ax2, ay2, bx1, by1, bx2, by2;
-  corners(a, ax1, ay1, ax2, ay2);
-  corners(b, bx1, by1, bx2, by2);
-  auto iw = (at::minimum(ax2, bx2) - at::maximum(ax1, bx1)).clamp_min(0);
-  auto ih = (at::minimum(ay2, by2) - at::maximum(ay1, by1)).clamp_min(0);
-  auto inter = iw * ih;
-  auto uni = (ax2 - ax1).clamp_min(0) * (ay2 - ay1).clamp_min(0) + (bx2 - bx1).clamp_min(0) * (by2 - by1).clamp_min(0) - inter;
+  torch::Tensor inter, uni;
+  overlap(a, b, inter, uni);
   auto iou = inter / uni.clamp_min(1e-7);
-  auto hull = (at::maximum(ax2, bx2) - at::minimum(ax1, bx1)) * (at::maximum(ay2, by2) - at::minimum(ay1, by1));
+  auto hull_w = at::maximum(a.select(-1, 2), b.select(-1, 2)) - at::minimum(a.select(-1, 0), b.select(-1, 0));
+  auto hull_h = at::maximum(a.select(-1, 3), b.select(-1, 3)) - at::minimum(a.select(-1, 1), b.select(-1, 1));
+  auto hull = hull_w * hull_h;
   return iou - (hull - uni) / hull.clamp_min(1e-7);
 }
 
