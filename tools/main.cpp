@@ -26,7 +26,9 @@ const char* kUsage =
     "        [--accumulate A] [--lr X] [--weight-decay X] [--warmup N] [--workers N] [--seed S] [--checkpoint-every N]\n"
     "        [--full] [--resume] [--precision fp32|bf16] [--nproc N]   (kinds: lasot, got10k, trackingnet, otb, vot, coco)\n"
     "        data parallel: --nproc N on one host, or RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT as torchrun sets them\n"
-    "                         train a LoRA adapter (or every weight with --full); --resume continues after a crash\n";
+    "                         train a LoRA adapter (or every weight with --full); --resume continues after a crash\n"
+    "  bench --model BUNDLE [--targets N] [--frames K] [--precision P] [--threads T]\n"
+    "                         time per frame (crop, model, decode), FPS, FLOPs vs the measured matmul peak, LoRA cost\n";
 
 struct Command {
   const char* name;
@@ -40,6 +42,7 @@ const Command kCommands[] = {
     {"merge", lorat_cli::cmd_merge},
     {"eval", lorat_cli::cmd_eval},
     {"train", lorat_cli::cmd_train},
+    {"bench", lorat_cli::cmd_bench},
 };
 
 }  // namespace

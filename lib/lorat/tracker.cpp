@@ -4,6 +4,7 @@
 #include <c10/core/GradMode.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <sstream>
 
@@ -110,6 +111,10 @@ std::vector<TrackResult> Tracker::track(const ImageView& frame, const std::vecto
   const int64_t n = int64_t(searched.size());
   torch::Tensor scores, boxes;
   std::vector<CropPlan> plans;
+  using clock = std::chrono::steady_clock;
+  auto seconds_since = [](clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); };
+  timings_ = {};
+  auto t0 = clock::now();
   if (n > 0) {
     auto x = torch::empty({n, 3, S, S});
     for (int64_t k = 0; k < n; ++k) {
@@ -117,6 +122,8 @@ std::vector<TrackResult> Tracker::track(const ImageView& frame, const std::vecto
       plans.push_back(plan_crop(enforce_min_size(t.box, c.min_box_size), c.search_factor, S, frame.width, frame.height));
       render_crop(frame, plans.back(), t.fill, x[k].data_ptr<float>());
     }
+    timings_.preprocess = seconds_since(t0);
+    t0 = clock::now();
     c10::InferenceMode guard;
     std::vector<torch::Tensor> z_list;
     for (size_t i : searched) z_list.push_back(targets_[i].z_tokens);
@@ -124,7 +131,9 @@ std::vector<TrackResult> Tracker::track(const ImageView& frame, const std::vecto
     auto out = model_->forward_embedded(at::cat(z_list, 0), x.to(param.device(), param.scalar_type()));
     scores = out.score_logits.to(at::kCPU, at::kFloat).contiguous();
     boxes = out.boxes.to(at::kCPU, at::kFloat).contiguous();
+    timings_.forward = seconds_since(t0);
   }
+  t0 = clock::now();
   size_t k = 0;
   for (size_t i = 0; i < targets_.size(); ++i) {
     Target& t = targets_[i];
@@ -152,6 +161,7 @@ std::vector<TrackResult> Tracker::track(const ImageView& frame, const std::vecto
     results.push_back(r);
     ++k;
   }
+  timings_.decode = seconds_since(t0);
   return results;
 }
 

@@ -24,6 +24,13 @@ struct TrackResult {
   bool moved = true;     // false when the prediction was degenerate and the previous box was kept
 };
 
+// Where the time of the last track() call went, in seconds.
+struct TrackTimings {
+  double preprocess = 0;  // search crops from the frame
+  double forward = 0;     // the batched model call, results back on the CPU
+  double decode = 0;      // Hann blend, argmax, inverse mapping
+};
+
 class Tracker {
  public:
   explicit Tracker(LoratModel model, TrackerOptions options = {});
@@ -55,6 +62,7 @@ class Tracker {
   Transform template_transform(int id) const;
 
   const LoratModel& model() const { return model_; }
+  const TrackTimings& last_timings() const { return timings_; }
 
  private:
   struct Target {
@@ -72,6 +80,7 @@ class Tracker {
   TrackerOptions options_;
   std::vector<Target> targets_;
   std::vector<float> window_;
+  TrackTimings timings_;
   int next_id_ = 1;
 };
 

@@ -6,7 +6,14 @@
 #include <torch/optim/adamw.h>
 #include <torch/serialize.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -28,18 +35,96 @@ bool is_trainable_with_lora(const std::string& name) {
   return name.find(".lora.") != std::string::npos || name == "token_type_embed" || name.rfind("head.", 0) == 0;
 }
 
-// Replaces `path` with `text` atomically (temporary file in the same folder, then rename).
+[[noreturn]] void fail_write(const std::string& path, int err) {
+  throw Error(path + ": cannot write (" + std::strerror(err) + ")");
+}
+
+// Writes all of `size` bytes; false with errno set on failure (ENOSPC, EFBIG, EIO...).
+bool write_fully(int fd, const void* data, size_t size) {
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    ssize_t n = ::write(fd, p, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n == 0) errno = EIO;
+      return false;
+    }
+    p += n;
+    size -= size_t(n);
+  }
+  return true;
+}
+
+// Makes a folder's entries (new files, renames) durable: a rename is only safe once both the
+// renamed data and the folder holding the new name have reached the disk.
+void fsync_dir(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) fail_write(dir.string(), errno);
+  int err = ::fsync(fd) == 0 ? 0 : errno;
+  ::close(fd);
+  if (err != 0 && err != EINVAL) fail_write(dir.string(), err);  // EINVAL: a file system without folder fsync
+}
+
+// Writes `text` to `path` and fsyncs it; a lorat::Error naming the file and the OS reason on failure.
+void write_file_synced(const std::string& path, const std::string& text) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail_write(path, errno);
+  bool ok = write_fully(fd, text.data(), text.size()) && ::fsync(fd) == 0;
+  int err = errno;
+  if (::close(fd) != 0 && ok) ok = false, err = errno;
+  if (!ok) fail_write(path, err);
+}
+
+// Replaces `path` with `text` atomically (temporary file in the same folder, fsync, rename, fsync
+// of the folder), so a crash leaves either the old or the new text, never a mix.
 void write_text_atomic(const std::string& path, const std::string& text) {
   std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) throw Error(tmp + ": cannot write");
+  try {
+    write_file_synced(tmp, text);
+  } catch (const Error&) {
+    ::unlink(tmp.c_str());  // a failed write must not leave a stub taking space
+    throw;
   }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) throw Error(path + ": cannot write (" + ec.message() + ")");
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    fail_write(path, err);
+  }
+  fsync_dir(fs::path(path).parent_path().empty() ? fs::path(".") : fs::path(path).parent_path());
+}
+
+// torch::save to a file name does not fsync, and on a short write (full disk) LibTorch's zip writer
+// throws from its destructor, which aborts the process. So the optimiser state goes through a writer
+// function that never reports a short write to LibTorch: it remembers the OS error and this function
+// turns it into a lorat::Error naming the file once LibTorch is done.
+void save_optimizer(const torch::optim::Optimizer& optimizer, const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail_write(path, errno);
+  int err = 0;
+  std::function<size_t(const void*, size_t)> writer = [&](const void* data, size_t size) -> size_t {
+    if (err != 0) return size;
+    bool ok = data ? write_fully(fd, data, size) : ::lseek(fd, off_t(size), SEEK_CUR) >= 0;  // null: skip (a hole)
+    if (!ok) err = errno;
+    return size;
+  };
+  std::string internal;
+  try {
+    torch::save(optimizer, writer);
+  } catch (const c10::Error& e) {
+    internal = e.what_without_backtrace();
+    internal = internal.substr(0, internal.find('\n'));
+  }
+  if (err == 0 && internal.empty() && ::fsync(fd) != 0) err = errno;
+  if (::close(fd) != 0 && err == 0) err = errno;
+  if (err != 0) fail_write(path, err);
+  if (!internal.empty()) throw Error(path + ": cannot write the optimiser state (" + internal + ")");
+}
+
+// "step-N" -> N; -1 for anything else (a user's folder, a temporary one).
+int64_t checkpoint_step(const std::string& name) {
+  if (name.size() <= 5 || name.rfind("step-", 0) != 0 || name.size() > 5 + 18) return -1;
+  if (!std::all_of(name.begin() + 5, name.end(), [](char c) { return c >= '0' && c <= '9'; })) return -1;
+  return std::stoll(name.substr(5));
 }
 
 }  // namespace
@@ -53,6 +138,13 @@ Trainer::Trainer(LoratModel model, const PairSource& data, TrainOptions options)
     throw Error("the batch (" + std::to_string(options_.batch) + ") must divide evenly over " + std::to_string(options_.distributed->world()) +
                 " processes");
   fs::create_directories(fs::path(options_.out_dir) / "checkpoints");
+  if (!options_.distributed || options_.distributed->rank() == 0) {
+    // A run killed while writing a checkpoint leaves its temporary folder: nothing ever names it,
+    // so drop it (it only takes space, and could fill the disk over many restarts).
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(fs::path(options_.out_dir) / "checkpoints", ec))
+      if (e.path().filename().string().rfind(".tmp-", 0) == 0) fs::remove_all(e.path(), ec);
+  }
   if (!options_.full && !model_->has_lora()) model_->add_lora(model_->config.lora_rank, model_->config.lora_scale());
   if (model_->merged()) throw Error("the model carries a merged adapter; train from an unmerged model or a plain base");
 
@@ -83,61 +175,133 @@ std::map<std::string, torch::Tensor> Trainer::trainable() const {
 
 void Trainer::save_checkpoint(int64_t step) {
   if (options_.distributed && options_.distributed->rank() != 0) return;  // one writer
-  // A new folder per checkpoint, written under a temporary name and renamed when complete; then
-  // the "latest" pointer moves. A crash at any moment leaves the previous checkpoint intact.
-  fs::path dir = fs::path(options_.out_dir) / "checkpoints";
+  // A new folder per checkpoint, written under a temporary name, fsynced and renamed when complete;
+  // then the "latest" pointer moves (atomically). A crash at any moment, or a write that fails (full
+  // disk), leaves "latest" naming the previous complete checkpoint.
+  fs::path out = options_.out_dir, dir = out / "checkpoints";
   std::string name = "step-" + std::to_string(step);
   fs::path tmp = dir / (".tmp-" + name), final_dir = dir / name;
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
-  write_tensors((tmp / "trainable.safetensors").string(), trainable(), DType::F32, {{"config", model_->config.to_json()}});
   try {
-    torch::save(*optimizer_, (tmp / "optimizer.pt").string());
-  } catch (const c10::Error& e) {
-    throw Error((tmp / "optimizer.pt").string() + ": cannot write the optimiser state");
+    fs::remove_all(tmp);
+    fs::create_directories(tmp);
+    write_tensors((tmp / "trainable.safetensors").string(), trainable(), DType::F32, {{"config", model_->config.to_json()}});
+    save_optimizer(*optimizer_, (tmp / "optimizer.pt").string());
+    json state = {{"step", step}, {"seed", options_.seed}, {"full", options_.full}, {"steps", options_.steps}, {"batch", options_.batch}};
+    write_file_synced((tmp / "state.json").string(), state.dump());
+    fsync_dir(tmp);
+    // A folder of this name can only be a complete one a killed run renamed but never pointed
+    // "latest" at ("latest" names an older step, since a resumed run saves after its start step).
+    fs::remove_all(final_dir);
+    fs::rename(tmp, final_dir);
+    fsync_dir(dir);
+    write_text_atomic((out / "latest").string(), name + "\n");
+  } catch (const fs::filesystem_error& e) {
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    throw Error((e.path1().empty() ? tmp.string() : e.path1().string()) + ": cannot write (" + e.code().message() + ")");
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(tmp, ec);  // frees the space a failed write took; "latest" was not touched
+    throw;
   }
-  json state = {{"step", step}, {"seed", options_.seed}, {"full", options_.full}, {"steps", options_.steps}, {"batch", options_.batch}};
-  write_text_atomic((tmp / "state.json").string(), state.dump());
-  fs::remove_all(final_dir);
-  fs::rename(tmp, final_dir);
-  write_text_atomic((fs::path(options_.out_dir) / "latest").string(), name + "\n");
-  // Keep the two newest.
+  // Keep this checkpoint and the newest older one; also drop newer ones left by an earlier run in
+  // this folder, so no other folder looks newer than what "latest" names. Best effort: a leftover
+  // costs only space.
+  int64_t previous = -1;
   std::vector<int64_t> steps;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    std::string n = e.path().filename().string();
-    if (n.rfind("step-", 0) == 0) steps.push_back(std::stoll(n.substr(5)));
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    int64_t n = checkpoint_step(e.path().filename().string());
+    if (n < 0 || n == step) continue;
+    steps.push_back(n);
+    if (n < step) previous = std::max(previous, n);
   }
-  std::sort(steps.begin(), steps.end());
-  for (size_t i = 0; i + 2 < steps.size(); ++i) fs::remove_all(dir / ("step-" + std::to_string(steps[i])));
+  for (int64_t n : steps)
+    if (n != previous) fs::remove_all(dir / ("step-" + std::to_string(n)), ec);
 }
 
 void Trainer::load_checkpoint() {
-  fs::path latest = fs::path(options_.out_dir) / "latest";
-  std::ifstream in(latest);
-  std::string name;
-  if (!(in >> name)) return;  // nothing saved yet: start from step 0
-  fs::path dir = fs::path(options_.out_dir) / "checkpoints" / name;
-  std::ifstream state_file(dir / "state.json");
-  json state;
-  try {
-    state = json::parse(state_file);
-  } catch (const json::exception&) {
-    throw Error((dir / "state.json").string() + ": unreadable checkpoint state");
-  }
-  if (state.value("full", false) != options_.full) throw Error(dir.string() + ": checkpoint was made with a different --full setting");
-  auto tensors = read_safetensors_tensors((dir / "trainable.safetensors").string());
-  std::vector<std::string> required;
-  for (const auto& [n, t] : trainable()) required.push_back(n);
-  load_into(*model_, tensors, (dir / "trainable.safetensors").string(), required, false);
-  try {
-    torch::load(*optimizer_, (dir / "optimizer.pt").string());
-  } catch (const c10::Error&) {
-    throw Error((dir / "optimizer.pt").string() + ": unreadable optimiser state");
-  }
-  start_step_ = state.at("step").get<int64_t>();
+  fs::path out = options_.out_dir, latest = out / "latest";
+  // Loads what "latest" names into the model and optimiser and sets start_step_.
+  auto load_latest = [&] {
+    std::string named;
+    {
+      std::ifstream in(latest);
+      in >> named;
+    }
+    // What "latest" names first; should it be missing or damaged (it should not happen: checkpoints
+    // are complete before "latest" moves), the other step-N folders, newest first.
+    std::vector<std::string> candidates;
+    if (!named.empty()) candidates.push_back(named);
+    std::vector<int64_t> others;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(out / "checkpoints", ec)) {
+      int64_t n = checkpoint_step(e.path().filename().string());
+      if (n >= 0 && e.path().filename().string() != named) others.push_back(n);
+    }
+    std::sort(others.rbegin(), others.rend());
+    for (int64_t n : others) candidates.push_back("step-" + std::to_string(n));
+
+    std::string first_problem = named.empty() ? "it names no checkpoint" : "";
+    bool loaded = false;
+    for (const std::string& name : candidates) {
+      fs::path dir = out / "checkpoints" / name;
+      std::string problem;
+      json state;
+      bool other_full = false;
+      try {
+        if (!fs::is_directory(dir)) throw Error(dir.string() + ": missing");
+        std::ifstream state_file(dir / "state.json");
+        if (!state_file) throw Error((dir / "state.json").string() + ": missing");
+        try {
+          state = json::parse(state_file);
+        } catch (const json::exception&) {
+          throw Error((dir / "state.json").string() + ": unreadable checkpoint state");
+        }
+        other_full = state.value("full", false) != options_.full;  // a user error, not damage: reported below
+        if (other_full) throw Error(dir.string() + ": checkpoint was made with a different --full setting");
+        int64_t step = state.at("step").get<int64_t>();
+        if (checkpoint_step(name) >= 0 && step != checkpoint_step(name)) throw Error((dir / "state.json").string() + ": holds step " + std::to_string(step));
+        // Read and check both files before changing anything, so a damaged checkpoint leaves the
+        // model and optimiser as they were for the next candidate.
+        std::string tensors_path = (dir / "trainable.safetensors").string(), optimizer_path = (dir / "optimizer.pt").string();
+        auto tensors = read_safetensors_tensors(tensors_path);
+        torch::serialize::InputArchive archive;
+        try {
+          archive.load_from(optimizer_path);
+        } catch (const c10::Error&) {
+          throw Error(optimizer_path + ": unreadable optimiser state");
+        }
+        std::vector<std::string> required;
+        for (const auto& [n, t] : trainable()) required.push_back(n);
+        load_into(*model_, tensors, tensors_path, required, false);
+        try {
+          optimizer_->load(archive);
+        } catch (const c10::Error&) {
+          throw Error(optimizer_path + ": unreadable optimiser state");
+        }
+        start_step_ = step;
+        loaded = true;
+      } catch (const std::exception& e) {  // lorat::Error, a json type error, a filesystem error
+        if (other_full) throw;
+        problem = e.what();
+      }
+      if (loaded) {
+        if (name != named)
+          std::fprintf(stderr, "warning: %s (from %s) cannot be loaded (%s); resuming from %s\n", named.empty() ? "the checkpoint" : named.c_str(),
+                       latest.c_str(), first_problem.c_str(), dir.c_str());
+        break;
+      }
+      if (first_problem.empty()) first_problem = problem;
+    }
+    if (!loaded) throw Error(latest.string() + ": no checkpoint can be loaded (" + first_problem + ")");
+  };
+  if (fs::exists(latest)) load_latest();  // else nothing saved yet: start from step 0
   if (options_.distributed && options_.distributed->rank() != 0) return;
-  // The log keeps what the resumed run will not repeat: steps up to the checkpoint.
-  fs::path log_path = fs::path(options_.out_dir) / "log.jsonl";
+  // The log keeps what the resumed run will not repeat: steps up to the checkpoint (none when a run
+  // was stopped before its first checkpoint, or it would be logged twice).
+  fs::path log_path = out / "log.jsonl";
+  if (!fs::exists(log_path)) return;
   std::ifstream log_in(log_path);
   std::string kept, line;
   while (std::getline(log_in, line)) {
