@@ -1,9 +1,9 @@
 // lorat-rtsp-serve: serves a clip in a loop over RTSP (H.264), so the RTSP pipelines can be tried
 // without a camera. The clip is decoded once into JPEG frames that multifilesrc then loops.
+#include <glib-unix.h>
 #include <gst/gst.h>
 #include <gst/rtsp-server/rtsp-server.h>
 
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -12,10 +12,10 @@
 
 namespace fs = std::filesystem;
 
-static GMainLoop* loop = nullptr;
-
-static void on_signal(int) {
-  if (loop) g_main_loop_quit(loop);
+// SIGINT/SIGTERM end the main loop from the loop itself (g_unix_signal_add), not from a handler.
+static gboolean on_signal(gpointer loop) {
+  g_main_loop_quit(static_cast<GMainLoop*>(loop));
+  return G_SOURCE_REMOVE;
 }
 
 // Decodes `clip` into dir/%05d.jpg; returns the number of frames (0 on failure, with a message).
@@ -64,8 +64,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "lorat-rtsp-serve: %s\n", clip.empty() ? "no clip given (usage: lorat-rtsp-serve CLIP [--port N])" : (clip + ": no such file").c_str());
     return 2;
   }
-  char tmpl[] = "/tmp/lorat-rtsp-XXXXXX";
-  if (!mkdtemp(tmpl)) {
+  std::string tmpl = std::string(g_get_tmp_dir()) + "/lorat-rtsp-XXXXXX";  // honours TMPDIR
+  if (!mkdtemp(tmpl.data())) {
     std::perror("lorat-rtsp-serve: mkdtemp");
     return 1;
   }
@@ -91,11 +91,12 @@ int main(int argc, char** argv) {
     fs::remove_all(dir);
     return 1;
   }
-  std::printf("serving %s (%d frames, looped) at rtsp://127.0.0.1:%s%s\n", clip.c_str(), frames, port.c_str(), mount.c_str());
+  std::printf("serving %s (%d frames, looped) at rtsp://127.0.0.1:%s%s (frames in %s)\n", clip.c_str(), frames, port.c_str(), mount.c_str(),
+              dir.c_str());
   std::fflush(stdout);
-  loop = g_main_loop_new(nullptr, FALSE);
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  GMainLoop* loop = g_main_loop_new(nullptr, FALSE);
+  g_unix_signal_add(SIGINT, on_signal, loop);
+  g_unix_signal_add(SIGTERM, on_signal, loop);
   g_main_loop_run(loop);
   g_main_loop_unref(loop);
   g_object_unref(server);
