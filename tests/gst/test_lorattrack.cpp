@@ -741,7 +741,8 @@ TEST(LoratTrack, AutoInitOverlappingDetectionsStartOneTrackAndANewObjectAnother)
   ASSERT_NE(out, nullptr);
   EXPECT_EQ(ids_of(track_rois(out)), std::set<int>{first});
   // A small object far from anything tracked (the track covers at most the whole frame).
-  const Roi* now = find_id(track_rois(out), first);
+  const auto rois_now = track_rois(out);  // kept alive: find_id points into it
+  const Roi* now = find_id(rois_now, first);
   ASSERT_NE(now, nullptr);
   const guint nx = now->x + now->w / 2 < kW / 2 ? 130 : 5, ny = 100;
   gst_buffer_unref(out);
