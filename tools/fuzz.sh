@@ -13,7 +13,7 @@ out=build-fuzz
 mkdir -p "$out"
 command -v clang++ >/dev/null || { echo "fuzz: clang++ is missing (apt-get install clang libclang-rt-14-dev)"; exit 1; }
 flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Ilib)
-sources=(lib/lorat/safetensors.cpp lib/lorat/pth.cpp lib/lorat/sequence.cpp lib/lorat/box.cpp)
+sources=(lib/lorat/file_io.cpp lib/lorat/safetensors.cpp lib/lorat/pth.cpp lib/lorat/sequence.cpp lib/lorat/box.cpp)
 for t in "${targets[@]}"; do
   clang++ "${flags[@]}" "tests/fuzz/fuzz_$t.cpp" "${sources[@]}" -o "$out/fuzz_$t"
 done

@@ -103,8 +103,7 @@ void load_into(LoratModelImpl& model, const TensorMap& tensors, const std::strin
 static std::vector<std::string> keys_matching(const TensorMap& own, bool lora_part) {
   std::vector<std::string> keys;
   for (const auto& [name, t] : own) {
-    bool trainable = name.find(".lora.") != std::string::npos || name == "token_type_embed" || name.rfind("head.", 0) == 0;
-    if (trainable == lora_part) keys.push_back(name);
+    if (trains_with_lora(name) == lora_part) keys.push_back(name);
   }
   return keys;
 }

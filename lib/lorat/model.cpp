@@ -6,6 +6,10 @@
 
 namespace lorat {
 
+bool trains_with_lora(const std::string& name) {
+  return name.find(".lora.") != std::string::npos || name == "token_type_embed" || name.rfind("head.", 0) == 0;
+}
+
 LoratModelImpl::LoratModelImpl(const ModelConfig& c) : config(c) {
   c.validate("model config " + c.name);
   patch_embed = register_module("patch_embed", PatchEmbed(c.dim, c.patch));
@@ -90,7 +94,7 @@ std::map<std::string, torch::Tensor> LoratModelImpl::named_tensors() const {
 std::map<std::string, torch::Tensor> LoratModelImpl::lora_trainable_tensors() const {
   std::map<std::string, torch::Tensor> out;
   for (const auto& [name, t] : named_tensors())
-    if (name.find(".lora.") != std::string::npos || name == "token_type_embed" || name.rfind("head.", 0) == 0)
+    if (trains_with_lora(name))
       out[name] = t;
   return out;
 }

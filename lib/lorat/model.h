@@ -15,6 +15,9 @@
 
 namespace lorat {
 
+// True for the tensors that train with LoRA: the adapters, token_type_embed and the head.
+bool trains_with_lora(const std::string& name);
+
 class LoratModelImpl : public torch::nn::Module {
  public:
   explicit LoratModelImpl(const ModelConfig& config);

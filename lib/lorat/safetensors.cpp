@@ -14,6 +14,7 @@
 #include <random>
 
 #include "error.h"
+#include "file_io.h"
 
 namespace lorat {
 
@@ -171,22 +172,6 @@ std::vector<uint8_t> read_all(const std::string& path) {
   ::close(fd);
   if (err != 0) fail(path, std::string("cannot read (") + std::strerror(err) + ")");
   return bytes;
-}
-
-// write(2) until everything is out; false with errno set on failure.
-bool write_all(int fd, const void* data, size_t size) {
-  const uint8_t* p = static_cast<const uint8_t*>(data);
-  while (size > 0) {
-    ssize_t n = ::write(fd, p, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      if (n == 0) errno = EIO;
-      return false;
-    }
-    p += n;
-    size -= size_t(n);
-  }
-  return true;
 }
 
 // The tensor's bytes in the file's dtype, little-endian.

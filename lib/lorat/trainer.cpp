@@ -22,6 +22,7 @@
 
 #include "checkpoint.h"
 #include "error.h"
+#include "file_io.h"
 #include "loss.h"
 
 namespace lorat {
@@ -31,28 +32,8 @@ using nlohmann::json;
 
 namespace {
 
-bool is_trainable_with_lora(const std::string& name) {
-  return name.find(".lora.") != std::string::npos || name == "token_type_embed" || name.rfind("head.", 0) == 0;
-}
-
 [[noreturn]] void fail_write(const std::string& path, int err) {
   throw Error(path + ": cannot write (" + std::strerror(err) + ")");
-}
-
-// Writes all of `size` bytes; false with errno set on failure (ENOSPC, EFBIG, EIO...).
-bool write_fully(int fd, const void* data, size_t size) {
-  const char* p = static_cast<const char*>(data);
-  while (size > 0) {
-    ssize_t n = ::write(fd, p, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      if (n == 0) errno = EIO;
-      return false;
-    }
-    p += n;
-    size -= size_t(n);
-  }
-  return true;
 }
 
 // Makes a folder's entries (new files, renames) durable: a rename is only safe once both the
@@ -69,7 +50,7 @@ void fsync_dir(const fs::path& dir) {
 void write_file_synced(const std::string& path, const std::string& text) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail_write(path, errno);
-  bool ok = write_fully(fd, text.data(), text.size()) && ::fsync(fd) == 0;
+  bool ok = write_all(fd, text.data(), text.size()) && ::fsync(fd) == 0;
   int err = errno;
   if (::close(fd) != 0 && ok) ok = false, err = errno;
   if (!ok) fail_write(path, err);
@@ -103,7 +84,7 @@ void save_optimizer(const torch::optim::Optimizer& optimizer, const std::string&
   int err = 0;
   std::function<size_t(const void*, size_t)> writer = [&](const void* data, size_t size) -> size_t {
     if (err != 0) return size;
-    bool ok = data ? write_fully(fd, data, size) : ::lseek(fd, off_t(size), SEEK_CUR) >= 0;  // null: skip (a hole)
+    bool ok = data ? write_all(fd, data, size) : ::lseek(fd, off_t(size), SEEK_CUR) >= 0;  // null: skip (a hole)
     if (!ok) err = errno;
     return size;
   };
@@ -150,7 +131,7 @@ Trainer::Trainer(LoratModel model, const PairSource& data, TrainOptions options)
 
   std::vector<torch::Tensor> decay, no_decay;
   for (auto& [name, t] : model_->named_tensors()) {
-    bool trains = name != "pos_embed" && (options_.full || is_trainable_with_lora(name));
+    bool trains = name != "pos_embed" && (options_.full || trains_with_lora(name));
     t.set_requires_grad(trains);
     if (!trains) continue;
     (t.dim() <= 1 || name == "token_type_embed" ? no_decay : decay).push_back(t);
