@@ -2,7 +2,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "lorat/config.h"
 #include "lorat/error.h"
@@ -73,4 +75,39 @@ TEST(Config, UnknownVariantListsTheKnownOnes) {
     EXPECT_THAT(e.what(), HasSubstr("Z-999"));
     EXPECT_THAT(e.what(), HasSubstr("B-224"));
   }
+}
+
+// The shipped default model: starter/starter.safetensors in $LORAT_MODELS_DIR first, then the
+// source tree's and the installed models folders; $LORAT_DEFAULT_MODEL replaces the search.
+TEST(Config, DefaultModelSearchOrder) {
+  namespace fs = std::filesystem;
+  const char* old_dir = std::getenv("LORAT_MODELS_DIR");
+  std::string saved_dir = old_dir ? old_dir : "";
+  unsetenv("LORAT_DEFAULT_MODEL");
+  fs::path dir = fs::path(lorat_test::temp_dir()) / "models-with-starter";
+  setenv("LORAT_MODELS_DIR", dir.c_str(), 1);
+
+  auto candidates = default_model_candidates();
+  auto dirs = model_search_dirs();
+  ASSERT_EQ(candidates.size(), dirs.size());
+  EXPECT_EQ(candidates[0], (dir / "starter" / "starter.safetensors").string());
+  for (size_t i = 0; i < dirs.size(); ++i) EXPECT_EQ(candidates[i], (fs::path(dirs[i]) / kDefaultModelName).string());
+  EXPECT_THAT(default_model_searched(), HasSubstr(candidates[0] + ", "));
+
+  // Present in $LORAT_MODELS_DIR: that one, whatever the other folders hold.
+  fs::create_directories(dir / "starter");
+  { std::ofstream(dir / "starter" / "starter.safetensors") << "x"; }
+  EXPECT_EQ(default_model_path(), candidates[0]);
+
+  // The override: that path alone, "" when it is not a file.
+  setenv("LORAT_DEFAULT_MODEL", "/nonexistent/starter.safetensors", 1);
+  EXPECT_EQ(default_model_candidates(), std::vector<std::string>{"/nonexistent/starter.safetensors"});
+  EXPECT_EQ(default_model_path(), "");
+  EXPECT_EQ(default_model_searched(), "/nonexistent/starter.safetensors");
+  setenv("LORAT_DEFAULT_MODEL", dir.c_str(), 1);  // a folder is not a model
+  EXPECT_EQ(default_model_path(), "");
+
+  unsetenv("LORAT_DEFAULT_MODEL");
+  if (old_dir) setenv("LORAT_MODELS_DIR", saved_dir.c_str(), 1);
+  else unsetenv("LORAT_MODELS_DIR");
 }

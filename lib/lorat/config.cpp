@@ -120,6 +120,27 @@ std::vector<std::string> model_search_dirs() {
   return dirs;
 }
 
+std::vector<std::string> default_model_candidates() {
+  if (const char* env = std::getenv("LORAT_DEFAULT_MODEL"); env && *env) return {env};
+  std::vector<std::string> out;
+  for (const auto& dir : model_search_dirs()) out.push_back((fs::path(dir) / kDefaultModelName).string());
+  return out;
+}
+
+std::string default_model_path() {
+  for (const auto& candidate : default_model_candidates()) {
+    std::error_code ec;
+    if (fs::is_regular_file(candidate, ec)) return candidate;
+  }
+  return "";
+}
+
+std::string default_model_searched() {
+  std::string out;
+  for (const auto& candidate : default_model_candidates()) out += (out.empty() ? "" : ", ") + candidate;
+  return out;
+}
+
 ModelConfig find_variant(const std::string& name) {
   if (fs::exists(name) && fs::is_regular_file(name)) return load_config_file(name);
   std::string known;

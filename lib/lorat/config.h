@@ -41,7 +41,22 @@ ModelConfig load_config_file(const std::string& path);
 // installed one, or $LORAT_MODELS_DIR. Throws lorat::Error listing the known names.
 ModelConfig find_variant(const std::string& name);
 
-// The folders searched for models, in order.
+// The folders searched for models, in order: $LORAT_MODELS_DIR, the source tree's models/, the
+// installed models folder.
 std::vector<std::string> model_search_dirs();
+
+// The shipped default model, relative to a models folder.
+inline constexpr const char* kDefaultModelName = "starter/starter.safetensors";
+
+// Where the default model is looked for, in order: kDefaultModelName in each model_search_dirs();
+// or, when $LORAT_DEFAULT_MODEL is set and not empty, that path alone (an override, and the tests'
+// way to make the default absent whatever the source tree holds).
+std::vector<std::string> default_model_candidates();
+
+// The first default_model_candidates() that is a file; "" when none is.
+std::string default_model_path();
+
+// default_model_candidates() joined with ", ", for error messages.
+std::string default_model_searched();
 
 }  // namespace lorat
