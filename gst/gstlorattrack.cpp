@@ -13,6 +13,11 @@
  * custom "lorat-add-target" event (upstream or downstream, fields x, y, w, h as doubles), or, with
  * auto-init, from region-of-interest metas an upstream detector attached.
  *
+ * Without the model property, the shipped default model is used: the first
+ * starter/starter.safetensors found in $LORAT_MODELS_DIR, the source tree's models/ (when run
+ * from the build tree) or the installed models folder; the element fails to start, naming those
+ * paths, when none holds it.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 -m filesrc location=bag.avi ! decodebin ! videoconvert ! \
@@ -37,9 +42,11 @@
 #include <thread>
 #include <vector>
 
+#include "lorat/config.h"
 #include "lorat/error.h"
 #include "lorat/sequence.h"
 #include "lorat/tracker.h"
+#include "lorat_paths.h"
 #include "model_cache.h"
 
 GST_DEBUG_CATEGORY_STATIC(lorat_track_debug);
@@ -240,6 +247,7 @@ static lorat_gst::ModelKey model_key(GstLoratTrack* self) {
   key.model = self->model_path ? self->model_path : "";
   key.adapter = self->adapter ? self->adapter : "";
   GST_OBJECT_UNLOCK(self);
+  if (key.model.empty()) key.model = lorat::default_model_path();  // "" when the shipped model is absent
   resolve_device(self, key.device, key.precision);
   return key;
 }
@@ -279,10 +287,17 @@ static gboolean gst_lorat_track_start(GstBaseTransform* trans) {
   State* st = self->state;
   lorat_gst::ModelKey key = model_key(self);
   if (key.model.empty()) {
-    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No model: set the model property to a gst-lorat model bundle (.safetensors)."),
+    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
+                      ("No model: the model property is not set and the default model was not found (looked for %s); set model= to a "
+                       "gst-lorat model bundle (.safetensors).",
+                       lorat::default_model_searched().c_str()),
                       (nullptr));
     return FALSE;
   }
+  GST_OBJECT_LOCK(self);
+  bool is_default = !self->model_path || !*self->model_path;
+  GST_OBJECT_UNLOCK(self);
+  if (is_default) GST_INFO_OBJECT(self, "model not set: using the default model %s", key.model.c_str());
   if (key.device == "cuda" && !torch::cuda::is_available()) {
     GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("device=cuda, but no CUDA device is available (or LibTorch has no CUDA)."), (nullptr));
     return FALSE;
@@ -678,7 +693,11 @@ static void gst_lorat_track_class_init(GstLoratTrackClass* klass) {
   const auto flags = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   const auto ready_flags = GParamFlags(flags | GST_PARAM_MUTABLE_READY);
   g_object_class_install_property(gobject_class, PROP_MODEL,
-      g_param_spec_string("model", "Model", "Path of a gst-lorat model bundle (.safetensors)", nullptr, ready_flags));
+      g_param_spec_string("model", "Model",
+                          "Path of a gst-lorat model bundle (.safetensors). Unset: the shipped default model, the first "
+                          "starter/starter.safetensors found in $LORAT_MODELS_DIR, " LORAT_SOURCE_MODELS_DIR " (build tree), "
+                          LORAT_INSTALLED_MODELS_DIR " (installed); $LORAT_DEFAULT_MODEL, when set, replaces that search",
+                          nullptr, ready_flags));
   g_object_class_install_property(gobject_class, PROP_ADAPTER,
       g_param_spec_string("adapter", "Adapter",
                           "LoRA adapter (.safetensors) merged into the model at load time; may change while PLAYING (swapped in between two frames)",

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <set>
 #include <string>
 #include <utility>
@@ -140,11 +141,13 @@ GstElement* make_track(const Props& props, bool default_model = true) {
   return el;
 }
 
-// A lorattrack in a harness, with its own bus; started (PLAYING) on construction.
+// A lorattrack in a harness, with its own bus; started (PLAYING) on construction. Without
+// set_model the model property stays unset (the default model).
 class Track {
  public:
-  explicit Track(const Props& props, const std::string& format = "RGB", int w = kW, int h = kH) {
-    el = make_track(props);
+  explicit Track(const Props& props, const std::string& format = "RGB", int w = kW, int h = kH, bool set_model = true) {
+    el = make_track(props, set_model);
+    if (el && !set_model) gst_util_set_object_arg(G_OBJECT(el), "device", "cpu");
     if (!el) return;
     bus = gst_bus_new();
     gst_element_set_bus(el, bus);
@@ -599,13 +602,123 @@ std::pair<bool, std::string> try_start(GstElement* el) {
   return {ret != GST_STATE_CHANGE_FAILURE, error};
 }
 
-TEST(LoratTrackErrors, NoModel) {
+// Sets (or, with nullptr, unsets) an environment variable for the life of the object.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old, had_ = true;
+    if (value) setenv(name, value, 1);
+    else unsetenv(name);
+  }
+  ~ScopedEnv() {
+    if (had_) setenv(name_.c_str(), old_.c_str(), 1);
+    else unsetenv(name_.c_str());
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_, old_;
+  bool had_ = false;
+};
+
+// A models folder holding starter/starter.safetensors: a copy of `bundle`, or `text` when given.
+std::string models_dir_with_starter(const std::string& name, const std::string& bundle, const char* text = nullptr) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::path(lorat_test::temp_dir()) / name;
+  fs::create_directories(dir / "starter");
+  if (text) {
+    FILE* f = std::fopen((dir / "starter" / "starter.safetensors").c_str(), "w");
+    if (f) std::fputs(text, f), std::fclose(f);
+  } else {
+    fs::copy_file(bundle, dir / "starter" / "starter.safetensors", fs::copy_options::overwrite_existing);
+  }
+  return dir.string();
+}
+
+// Without the model property the element runs the default model: starter/starter.safetensors
+// from $LORAT_MODELS_DIR, which comes before the source tree's and the installed models folders.
+TEST(LoratTrackDefaultModel, StartsWithoutTheModelPropertyAndTracks) {
+  std::string dir = models_dir_with_starter("default-models", tiny_model_path());
+  ScopedEnv models("LORAT_MODELS_DIR", dir.c_str());
+  ScopedEnv override_off("LORAT_DEFAULT_MODEL", nullptr);
+  Track t(Props{{"init-box", kInitBox}}, "RGB", kW, kH, /*set_model=*/false);
+  ASSERT_TRUE(t.ok());
+  gchar* model = nullptr;
+  g_object_get(t.el, "model", &model, nullptr);
+  EXPECT_EQ(model, nullptr);  // the property stays unset; the default is resolved at start
+  g_free(model);
+  for (int f = 0; f < 4; ++f) {
+    SCOPED_TRACE("frame " + std::to_string(f));
+    GstFlowReturn flow;
+    GstBuffer* out = t.push("RGB", sq_x(f), sq_y(f), f, kW, kH, &flow);
+    ASSERT_EQ(flow, GST_FLOW_OK);
+    ASSERT_NE(out, nullptr);
+    auto rois = track_rois(out);
+    ASSERT_EQ(rois.size(), 1u);
+    EXPECT_EQ(rois[0].id, 1);
+    expect_well_formed(rois, kW, kH);
+    if (f == 0) {
+      EXPECT_EQ(std::vector<guint>({rois[0].x, rois[0].y, rois[0].w, rois[0].h}), std::vector<guint>({60, 50, 20, 16}));
+    }
+    gst_buffer_unref(out);
+  }
+  t.expect_no_errors();
+}
+
+// $LORAT_MODELS_DIR is searched first: a broken starter there is the one loaded (and named),
+// whatever the source tree or the install hold.
+TEST(LoratTrackDefaultModel, LoratModelsDirComesFirst) {
+  std::string dir = models_dir_with_starter("broken-default-models", "", "not a safetensors file");
+  ScopedEnv models("LORAT_MODELS_DIR", dir.c_str());
+  ScopedEnv override_off("LORAT_DEFAULT_MODEL", nullptr);
   GstElement* el = make_track({{"init-box", kInitBox}, {"device", "cpu"}}, /*default_model=*/false);
   ASSERT_NE(el, nullptr);
   auto [started, error] = try_start(el);
   EXPECT_FALSE(started);
-  EXPECT_NE(error.find("model"), std::string::npos) << error;
-  EXPECT_NE(error.find("property"), std::string::npos) << error;
+  EXPECT_NE(error.find(dir + "/starter/starter.safetensors"), std::string::npos) << error;
+  gst_object_unref(el);
+}
+
+// gst-inspect shows the property's description: it must say what an unset model means.
+TEST(LoratTrackDefaultModel, ModelPropertyDescriptionNamesTheDefault) {
+  GstElement* el = make_track({}, /*default_model=*/false);
+  ASSERT_NE(el, nullptr);
+  GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(el), "model");
+  ASSERT_NE(spec, nullptr);
+  std::string blurb = g_param_spec_get_blurb(spec);
+  EXPECT_NE(blurb.find("default model"), std::string::npos) << blurb;
+  EXPECT_NE(blurb.find(lorat::kDefaultModelName), std::string::npos) << blurb;
+  EXPECT_NE(blurb.find("LORAT_MODELS_DIR"), std::string::npos) << blurb;
+  gst_object_unref(el);
+}
+
+// $LORAT_DEFAULT_MODEL replaces the search: that file is the default model.
+TEST(LoratTrackDefaultModel, LoratDefaultModelOverridesTheSearch) {
+  ScopedEnv override_on("LORAT_DEFAULT_MODEL", tiny_model_path().c_str());
+  Track t(Props{{"init-box", kInitBox}}, "RGB", kW, kH, /*set_model=*/false);
+  ASSERT_TRUE(t.ok());
+  GstBuffer* out = t.push("RGB", sq_x(0), sq_y(0), 0);
+  ASSERT_NE(out, nullptr);
+  EXPECT_EQ(track_rois(out).size(), 1u);
+  gst_buffer_unref(out);
+  t.expect_no_errors();
+}
+
+// No model property and no default model: the element does not start, and says in one sentence
+// where it looked and what to set.
+TEST(LoratTrackErrors, NoModel) {
+  const std::string absent = lorat_test::temp_dir() + "/nonexistent/starter.safetensors";
+  ScopedEnv override_on("LORAT_DEFAULT_MODEL", absent.c_str());
+  GstElement* el = make_track({{"init-box", kInitBox}, {"device", "cpu"}}, /*default_model=*/false);
+  ASSERT_NE(el, nullptr);
+  auto [started, error] = try_start(el);
+  EXPECT_FALSE(started);
+  std::string message = error.substr(0, error.find(" | "));
+  EXPECT_NE(message.find("No model"), std::string::npos) << error;
+  EXPECT_NE(message.find(absent), std::string::npos) << error;  // where it looked
+  EXPECT_NE(message.find("set model="), std::string::npos) << error;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << error;
   gst_object_unref(el);
 }
 
