@@ -32,6 +32,18 @@ awk -F, 'NR > 1 && ($4 <= 0 || $5 <= 0 || $2 < 0 || $3 < 0 || $2 + $4 > 360.01 |
 grep -q "^0,100.0000,100.0000,20.0000,30.0000," "$tmp/init.csv" || fail "--init not used"
 [ "$(wc -l <"$tmp/init.csv")" -eq 4 ] || fail "--frames 3 gave $(wc -l <"$tmp/init.csv") lines"
 
+# Without --model, track runs the default model: starter/starter.safetensors, first looked for in
+# $LORAT_MODELS_DIR; the same boxes as the same file given with --model.
+mkdir -p "$tmp/models/starter"
+"$lorat" new --variant T-112 --output "$tmp/models/starter/starter.safetensors" --seed 5 >/dev/null || fail "lorat new (starter)"
+LORAT_MODELS_DIR="$tmp/models" env -u LORAT_DEFAULT_MODEL "$lorat" track "$data/sequences/Crossing10" --frames 4 \
+  >"$tmp/default.csv" 2>"$tmp/err" || fail "track with the default model: $(cat "$tmp/err")"
+grep -qF "default model $tmp/models/starter/starter.safetensors" "$tmp/err" || fail "track did not say it used the default model: $(cat "$tmp/err")"
+"$lorat" track "$data/sequences/Crossing10" --frames 4 --model "$tmp/models/starter/starter.safetensors" >"$tmp/explicit.csv" 2>/dev/null ||
+  fail "track --model starter"
+[ "$(wc -l <"$tmp/default.csv")" -eq 5 ] || fail "track with the default model wrote $(wc -l <"$tmp/default.csv") lines, want 5"
+cmp -s "$tmp/default.csv" "$tmp/explicit.csv" || fail "the default model's boxes differ from --model with the same file"
+
 # Evaluation: the model and a baseline on the bundled sequence, one table row each plus ALL.
 "$lorat" eval --sequences "$data/sequences" --model "$tmp/m.safetensors" --baseline kcf >"$tmp/eval.txt" 2>/dev/null || fail "eval"
 grep -q "^lorat  *Crossing10  *10 " "$tmp/eval.txt" || fail "eval has no lorat row for Crossing10: $(cat "$tmp/eval.txt")"
@@ -67,7 +79,11 @@ expect_error "empty box" "width and height must be positive" "$lorat" track "$tm
 expect_error "box outside" "outside the 360x240 frame" "$lorat" track "$tmp/nogt" --model "$tmp/m.safetensors" --init 500,5,10,9
 expect_error "bad precision" "--precision must be" "$lorat" track "$tmp/nogt" --model "$tmp/m.safetensors" --init 5,5,9,9 --precision fp64
 expect_error "unknown option" "unknown option --modle" "$lorat" track "$tmp/nogt" --modle "$tmp/m.safetensors"
-expect_error "no model" "no model" "$lorat" track "$tmp/nogt" --init 5,5,9,9
+# No --model and no default model ($LORAT_DEFAULT_MODEL replaces the search, so the source tree's
+# starter model, once there, does not hide this): one line naming where it looked.
+expect_error "no model" "no model" env LORAT_DEFAULT_MODEL="$tmp/none/starter.safetensors" "$lorat" track "$tmp/nogt" --init 5,5,9,9
+expect_error "no default model says where it looked" "$tmp/none/starter.safetensors" \
+  env LORAT_DEFAULT_MODEL="$tmp/none/starter.safetensors" "$lorat" track "$tmp/nogt" --init 5,5,9,9
 expect_error "unknown variant" "unknown model variant" "$lorat" new --variant Q-1 --output "$tmp/q.safetensors"
 printf 'garbage' >"$tmp/bad.safetensors"
 expect_error "truncated model" "$tmp/bad.safetensors" "$lorat" info "$tmp/bad.safetensors"

@@ -20,7 +20,7 @@ int cmd_track(int argc, char** argv) {
   std::set<std::string> valued = kModelOptions;
   valued.insert({"init", "output", "frames"});
   Args args(argc, argv, valued, {});
-  if (args.positional().size() != 1) throw Error("usage: lorat track SEQUENCE_DIR|VIDEO --model M [--init x,y,w,h] [--output F]");
+  if (args.positional().size() != 1) throw Error("usage: lorat track SEQUENCE_DIR|VIDEO [--model M] [--init x,y,w,h] [--output F]");
   FrameSource source(args.positional()[0]);
   int max_frames = args.get_int("frames", 0, 0, 1 << 30);
 
@@ -42,7 +42,7 @@ int cmd_track(int argc, char** argv) {
     out = file.get();
   }
 
-  LoadedModel loaded = load_model_from_args(args);
+  LoadedModel loaded = load_model_from_args(args, /*convert_precision=*/true, /*use_default_model=*/true);
   lorat::Tracker tracker(loaded.model, {loaded.device});
 
   cv::Mat frame;

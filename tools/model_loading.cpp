@@ -14,7 +14,7 @@ using lorat::Error;
 
 const std::set<std::string> kModelOptions = {"model", "adapter", "variant", "base", "precision", "device", "threads"};
 
-LoadedModel load_model_from_args(const Args& args, bool convert_precision) {
+LoadedModel load_model_from_args(const Args& args, bool convert_precision, bool use_default_model) {
   LoadedModel out;
   if (args.has("threads")) at::set_num_threads(args.get_int("threads", 1, 1, 1024));
 
@@ -47,6 +47,13 @@ LoadedModel load_model_from_args(const Args& args, bool convert_precision) {
     lorat::ModelConfig variant = lorat::find_variant(args.get("variant"));
     out.model = lorat::load_authors_model(variant, args.get("base"), adapter, /*merge=*/true);
     out.description = variant.name + " from " + args.get("base") + (adapter.empty() ? "" : " + " + adapter);
+  } else if (use_default_model) {
+    std::string path = lorat::default_model_path();
+    if (path.empty())
+      throw Error(std::string("no model: give --model BUNDLE (or --variant V --base dinov2.pth); the default model ") + lorat::kDefaultModelName +
+                  " was not found (looked for " + lorat::default_model_searched() + ")");
+    out.model = lorat::load_model(path, adapter);
+    out.description = "default model " + path;
   } else {
     throw Error("no model: give --model BUNDLE, or --variant V --base dinov2.pth [--adapter lorat.safetensors]");
   }

@@ -19,7 +19,8 @@ struct LoadedModel {
 };
 
 // Loads, merges, converts to the precision (unless convert_precision is false: training keeps fp32
-// weights) and device, and sets the thread count.
-LoadedModel load_model_from_args(const Args& args, bool convert_precision = true);
+// weights) and device, and sets the thread count. With use_default_model, no --model and no
+// --variant/--base mean the shipped default model (lorat::default_model_path()).
+LoadedModel load_model_from_args(const Args& args, bool convert_precision = true, bool use_default_model = false);
 
 }  // namespace lorat_cli
