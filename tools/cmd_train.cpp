@@ -100,7 +100,7 @@ int launch_processes(int nproc, int argc, char** argv) {
 int cmd_train(int argc, char** argv) {
   std::set<std::string> valued = kModelOptions;
   valued.insert({"output", "steps", "batch", "accumulate", "lr", "weight-decay", "clip", "warmup", "workers", "seed", "checkpoint-every", "nproc"});
-  Args args(argc, argv, valued, {"full", "resume"});
+  Args args(argc, argv, valued, {"full", "from-scratch", "resume"});
   const char* world_env = std::getenv("WORLD_SIZE");
   int nproc = args.get_int("nproc", 1, 1, 256);
   if (nproc > 1 && !(world_env && *world_env)) return launch_processes(nproc, argc, argv);
@@ -147,7 +147,8 @@ int cmd_train(int argc, char** argv) {
   o.workers = args.get_int("workers", 2, 1, 64);
   o.seed = uint64_t(args.get_int("seed", 1, 0, 1 << 30));
   o.checkpoint_every = args.get_int("checkpoint-every", 100, 1, 1 << 30);
-  o.full = args.has("full");
+  o.full = args.has("full") || args.has("from-scratch");
+  o.from_scratch = args.has("from-scratch");
   o.resume = args.has("resume");
   o.precision = args.get("precision", "fp32");
   o.distributed = dist.get();

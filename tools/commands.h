@@ -10,5 +10,6 @@ int cmd_merge(int argc, char** argv);
 int cmd_eval(int argc, char** argv);
 int cmd_train(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
+int cmd_synth(int argc, char** argv);
 
 }  // namespace lorat_cli

@@ -25,11 +25,13 @@ const char* kUsage =
     "                         one-pass evaluation: success AUC, precision at 20 px, normalised precision, FPS\n"
     "  train KIND:PATH[:WEIGHT]... --model BASE | --variant V --base dinov2.pth, --output DIR [--steps N] [--batch B]\n"
     "        [--accumulate A] [--lr X] [--weight-decay X] [--warmup N] [--workers N] [--seed S] [--checkpoint-every N]\n"
-    "        [--full] [--resume] [--precision fp32|bf16] [--nproc N]   (kinds: lasot, got10k, trackingnet, otb, vot, coco)\n"
+    "        [--full | --from-scratch] [--resume] [--precision fp32|bf16] [--nproc N]   (kinds: lasot, got10k, trackingnet, otb, vot, coco)\n"
     "        data parallel: --nproc N on one host, or RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT as torchrun sets them\n"
-    "                         train a LoRA adapter (or every weight with --full); --resume continues after a crash\n"
+    "                         train a LoRA adapter (or every weight with --full; --from-scratch also trains pos_embed); --resume continues after a crash\n"
     "  bench --model BUNDLE [--targets N] [--frames K] [--precision P] [--threads T]\n"
-    "                         time per frame (crop, model, decode), FPS, FLOPs vs the measured matmul peak, LoRA cost\n";
+    "                         time per frame (crop, model, decode), FPS, FLOPs vs the measured matmul peak, LoRA cost\n"
+    "  synth --output DIR [--sequences N] [--frames F] [--seed S] [--size WxH] [--clipart D,..] [--photos D,..] [--videos F,..]\n        [--motion-videos F,..] [--max-objects N] [--threads T]\n"
+    "                         training sequences (GOT-10k folders): synthetic scenes over real backgrounds, moving blobs of videos\n";
 
 struct Command {
   const char* name;
@@ -44,6 +46,7 @@ const Command kCommands[] = {
     {"eval", lorat_cli::cmd_eval},
     {"train", lorat_cli::cmd_train},
     {"bench", lorat_cli::cmd_bench},
+    {"synth", lorat_cli::cmd_synth},
 };
 
 }  // namespace

@@ -126,12 +126,17 @@ Trainer::Trainer(LoratModel model, const PairSource& data, TrainOptions options)
     for (const auto& e : fs::directory_iterator(fs::path(options_.out_dir) / "checkpoints", ec))
       if (e.path().filename().string().rfind(".tmp-", 0) == 0) fs::remove_all(e.path(), ec);
   }
+  if (options_.from_scratch) {
+    options_.full = true;
+    torch::NoGradGuard no_grad;
+    model_->named_tensors().at("head.cls_mlp.layers.2.bias").fill_(-4.0);  // a resumed run loads its own below
+  }
   if (!options_.full && !model_->has_lora()) model_->add_lora(model_->config.lora_rank, model_->config.lora_scale());
   if (model_->merged()) throw Error("the model carries a merged adapter; train from an unmerged model or a plain base");
 
   std::vector<torch::Tensor> decay, no_decay;
   for (auto& [name, t] : model_->named_tensors()) {
-    bool trains = name != "pos_embed" && (options_.full || trains_with_lora(name));
+    bool trains = (name != "pos_embed" || options_.from_scratch) && (options_.full || trains_with_lora(name));
     t.set_requires_grad(trains);
     if (!trains) continue;
     (t.dim() <= 1 || name == "token_type_embed" ? no_decay : decay).push_back(t);
