@@ -84,6 +84,20 @@ expect_error "unknown option" "unknown option --modle" "$lorat" track "$tmp/nogt
 expect_error "no model" "no model" env LORAT_DEFAULT_MODEL="$tmp/none/starter.safetensors" "$lorat" track "$tmp/nogt" --init 5,5,9,9
 expect_error "no default model says where it looked" "$tmp/none/starter.safetensors" \
   env LORAT_DEFAULT_MODEL="$tmp/none/starter.safetensors" "$lorat" track "$tmp/nogt" --init 5,5,9,9
+# lorat synth with what the repository has (photos, a clip; no clip-art): GOT-10k folders that
+# train reads, ground truth inside the frame; and its errors.
+clip="$(dirname "$0")/../pipelines/data/bag.avi"
+mkdir -p "$tmp/no-clipart"
+"$lorat" synth --output "$tmp/syn" --sequences 4 --frames 6 --size 160x120 --clipart "$tmp/no-clipart" --photos "$data/sequences/Crossing10" \
+  --videos "$clip" --motion-videos "$clip" --threads 2 >"$tmp/out" 2>"$tmp/err" || fail "synth: $(cat "$tmp/err")"
+[ "$(wc -l <"$tmp/syn/synth/list.txt")" -eq 4 ] || fail "synth listed $(wc -l <"$tmp/syn/synth/list.txt") sequences, want 4"
+cat "$tmp"/syn/synth/*/groundtruth.txt | awk -F, '$1 < 0 || $2 < 0 || $1 + $3 > 160 || $2 + $4 > 120 { bad = 1 } END { exit bad || NR != 24 }' ||
+  fail "synth ground truth outside the 160x120 frame or not 24 rows"
+"$lorat" train got10k:"$tmp/syn/synth" --model "$tmp/m.safetensors" --output "$tmp/syn-run" --steps 2 --batch 2 >/dev/null 2>"$tmp/err" ||
+  fail "train on synth output: $(cat "$tmp/err")"
+expect_error "synth missing video" "apt-get install openclipart-png opencv-doc python3-skimage" "$lorat" synth --output "$tmp/s2" --videos "$tmp/none.avi"
+expect_error "synth bad size" "--size must be WIDTHxHEIGHT" "$lorat" synth --output "$tmp/s2" --size 10x10
+
 expect_error "unknown variant" "unknown model variant" "$lorat" new --variant Q-1 --output "$tmp/q.safetensors"
 printf 'garbage' >"$tmp/bad.safetensors"
 expect_error "truncated model" "$tmp/bad.safetensors" "$lorat" info "$tmp/bad.safetensors"

@@ -1,0 +1,119 @@
+// lorat synth's generators: synthetic scenes with exact ground truth, motion tracks of a video.
+#include <gtest/gtest.h>
+
+#include <opencv2/imgproc.hpp>
+
+#include "../tools/synth_motion.h"
+#include "../tools/synth_scene.h"
+
+namespace lorat_cli {
+namespace {
+
+double iou(const cv::Rect2d& a, const cv::Rect2d& b) {
+  double inter = (a & b).area();
+  return inter / (a.area() + b.area() - inter);
+}
+
+// A photo with smooth gradients and one clip-art object: a pure red disc on transparent ground.
+SynthAssets red_disc_assets() {
+  SynthAssets a;
+  cv::Mat photo(300, 400, CV_8UC3);
+  for (int y = 0; y < photo.rows; ++y)
+    for (int x = 0; x < photo.cols; ++x) photo.at<cv::Vec3b>(y, x) = {uint8_t(x / 2), uint8_t(y / 2), 40};
+  a.photos.push_back(photo);
+  cv::Mat disc(60, 60, CV_8UC4, cv::Scalar(0, 0, 0, 0));
+  cv::circle(disc, {30, 30}, 29, cv::Scalar(0, 0, 255, 255), cv::FILLED);
+  a.objects.push_back(disc);
+  return a;
+}
+
+TEST(Synth, SameSeedAndIndexGiveTheSameSequence) {
+  SynthAssets a = red_disc_assets();
+  auto one = synth_sequence(a, 7, 3, 6, {160, 120}), two = synth_sequence(a, 7, 3, 6, {160, 120});
+  auto other = synth_sequence(a, 7, 4, 6, {160, 120});
+  ASSERT_EQ(one.size(), 6u);
+  for (size_t i = 0; i < one.size(); ++i) {
+    EXPECT_EQ(cv::norm(one[i].image, two[i].image, cv::NORM_INF), 0) << "frame " << i;
+    EXPECT_EQ(one[i].box, two[i].box);
+  }
+  EXPECT_GT(cv::norm(one[0].image, other[0].image, cv::NORM_L1), 0);
+}
+
+TEST(Synth, BoxesLieInTheFrameAndCoverTheTarget) {
+  SynthAssets a = red_disc_assets();
+  const cv::Size canvas(200, 150);
+  int checked = 0;
+  for (uint64_t index = 0; index < 40; ++index) {
+    for (const SynthFrame& f : synth_sequence(a, 1, index, 8, canvas)) {
+      ASSERT_EQ(f.image.size(), canvas);
+      if (f.absent) continue;
+      EXPECT_GE(f.box.x, 0);
+      EXPECT_GE(f.box.y, 0);
+      EXPECT_LE(f.box.br().x, canvas.width);
+      EXPECT_LE(f.box.br().y, canvas.height);
+      EXPECT_GT(f.box.area(), 0);
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 200);
+}
+
+// Where only one red disc can be in the frame (no distractor copies it unless recoloured, and the
+// photo has no strong red), the strongly red pixels sit inside the ground-truth box.
+TEST(Synth, GroundTruthIsWhereTheObjectWasDrawn) {
+  SynthAssets a = red_disc_assets();
+  int matched = 0;
+  for (uint64_t index = 0; index < 30; ++index) {
+    auto seq = synth_sequence(a, 2, index, 1, {200, 150});
+    const SynthFrame& f = seq[0];
+    if (f.absent || f.box.area() < 100) continue;
+    cv::Mat hsv, red;
+    cv::cvtColor(f.image, hsv, cv::COLOR_BGR2HSV);
+    cv::inRange(hsv, cv::Scalar(0, 200, 150), cv::Scalar(4, 255, 255), red);
+    cv::Mat inside = cv::Mat::zeros(red.size(), CV_8U);
+    inside(cv::Rect(f.box) & cv::Rect({0, 0}, red.size())).setTo(255);
+    int total = cv::countNonZero(red), in_box = cv::countNonZero(red & inside);
+    if (total < 50) continue;  // the frame's light or blur changed the colour; nothing to check
+    // Most red pixels are the target's: exact copies among the distractors are rare.
+    if (in_box > 0.9 * total) ++matched;
+  }
+  EXPECT_GE(matched, 10);
+}
+
+// A dark square walks across a static textured scene: one track, boxes on the square.
+TEST(SynthMotion, FindsAMovingObjectAndItsBoxes) {
+  cv::Mat background(240, 320, CV_8UC3);
+  cv::RNG rng(5);
+  rng.fill(background, cv::RNG::UNIFORM, 100, 140);
+  cv::GaussianBlur(background, background, {0, 0}, 2);
+  std::vector<cv::Mat> frames;
+  std::vector<cv::Rect> truth;
+  for (int i = 0; i < 80; ++i) {
+    cv::Mat f = background.clone();
+    cv::Rect r(20 + 3 * i, 90, 16, 40);
+    f(r).setTo(cv::Scalar(20, 20, 200));
+    frames.push_back(f);
+    truth.push_back(r);
+  }
+  auto tracks = find_motion_tracks(frames, 20, 100);
+  ASSERT_EQ(tracks.size(), 1u);
+  const MotionTrack& t = tracks[0];
+  EXPECT_GE(t.boxes.size(), 60u);
+  size_t close = 0;  // a few frames where the background model still holds the square's old place
+  for (size_t i = 0; i < t.boxes.size(); ++i) {
+    double overlap = iou(t.boxes[i], truth[size_t(t.first_frame) + i]);
+    EXPECT_GT(overlap, 0.5) << "frame " << t.first_frame + int(i);
+    close += overlap > 0.8;
+  }
+  EXPECT_GE(close, t.boxes.size() * 9 / 10);
+}
+
+TEST(SynthMotion, AStaticSceneHasNoTracks) {
+  cv::Mat background(240, 320, CV_8UC3, cv::Scalar(90, 120, 60));
+  cv::rectangle(background, {50, 50, 40, 80}, cv::Scalar(10, 10, 10), cv::FILLED);
+  std::vector<cv::Mat> frames(60, background);
+  EXPECT_TRUE(find_motion_tracks(frames, 20, 100).empty());
+}
+
+}  // namespace
+}  // namespace lorat_cli
