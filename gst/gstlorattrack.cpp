@@ -44,6 +44,7 @@
 
 #include "lorat/config.h"
 #include "lorat/error.h"
+#include "lorat/precision.h"
 #include "lorat/sequence.h"
 #include "lorat/tracker.h"
 #include "lorat_paths.h"
@@ -148,7 +149,7 @@ static GType device_get_type() {
 
 static GType precision_get_type() {
   static GType type = 0;
-  static const GEnumValue values[] = {{PRECISION_AUTO, "the fastest accurate one for the device (fp32 on CPU, fp16 on CUDA)", "auto"},
+  static const GEnumValue values[] = {{PRECISION_AUTO, "the fastest accurate one for the device (CUDA: fp16; CPU: bf16 where it has AVX512-BF16 or AMX and bf16 products measure faster, else fp32)", "auto"},
                                       {PRECISION_FP32, "float32", "fp32"},
                                       {PRECISION_BF16, "bfloat16", "bf16"},
                                       {PRECISION_FP16, "float16 (CUDA only)", "fp16"},
@@ -175,7 +176,7 @@ static void resolve_device(GstLoratTrack* self, std::string& device, std::string
     case PRECISION_FP32: precision = "fp32"; break;
     case PRECISION_BF16: precision = "bf16"; break;
     case PRECISION_FP16: precision = "fp16"; break;
-    default: precision = cuda ? "fp16" : "fp32";
+    default: precision = lorat::auto_precision(cuda);
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include "lorat/config.h"
 #include "lorat/model.h"
+#include "lorat/precision.h"
 
 using namespace lorat;
 
@@ -182,3 +183,15 @@ TEST(Model, BoxDecodingFromCellCentres) {
   EXPECT_NEAR(boxes[0][1][3][2].item<float>(), (3 + 0.5) / 4 + 0.5, 1e-7);
   EXPECT_NEAR(boxes[0][1][3][3].item<float>(), (1 + 0.5) / 2 + 0.5, 1e-7);
 }
+
+namespace {
+// "auto" never picks bf16 on a CPU without bf16 instructions (emulated, ~50x slower than fp32).
+TEST(Precision, AutoFollowsTheHardware) {
+  EXPECT_EQ(lorat::auto_precision(/*cuda=*/true), "fp16");
+  lorat::CpuFeatures f = lorat::cpu_features();
+  std::string cpu = lorat::auto_precision(false);
+  if (!f.avx512_bf16 && !f.amx_bf16) EXPECT_EQ(cpu, "fp32");
+  else EXPECT_TRUE(cpu == "bf16" || cpu == "fp32") << cpu;
+  EXPECT_EQ(lorat::auto_precision(false), cpu);  // measured once, then the same answer
+}
+}  // namespace

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages gst-lorat builds and runs with. Idempotent: installs only what is
-# missing, so it is cheap to run before every build.
+# missing, so it is cheap to run before every build. Extra package names as arguments are added
+# (models/starter/recipe.sh asks for the imagery lorat synth uses).
 set -euo pipefail
 
 packages=(
@@ -12,6 +13,7 @@ packages=(
   gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-rtsp libgstrtspserver-1.0-dev
   libgtest-dev libgmock-dev
   clang libclang-rt-14-dev           # the fuzz targets (tools/fuzz.sh)
+  "$@"
 )
 
 missing=()

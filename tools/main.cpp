@@ -15,7 +15,7 @@ const char* kUsage =
     "  track SEQUENCE|VIDEO   track one target, write frame,x,y,w,h,score rows\n"
     "        [--model BUNDLE] [--adapter A] | --variant V --base dinov2.pth [--adapter lorat.safetensors]\n"
     "        (no --model: the shipped default model, starter/starter.safetensors in the models folders)\n"
-    "        [--init x,y,w,h] [--output FILE] [--frames N] [--precision fp32|bf16|fp16] [--device cpu|cuda] [--threads N]\n"
+    "        [--init x,y,w,h] [--output FILE] [--frames N] [--precision auto|fp32|bf16|fp16] [--device cpu|cuda] [--threads N]\n"
     "  info FILE...           what a checkpoint holds\n"
     "  new --variant V --output BUNDLE [--base dinov2.pth] [--seed N] [--lora] [--storage fp32|fp16|bf16] [--depth N]\n"
     "                         a model bundle with random weights (or a DINOv2 backbone)\n"

@@ -7,6 +7,7 @@
 #include "lorat/checkpoint.h"
 #include "lorat/config.h"
 #include "lorat/error.h"
+#include "lorat/precision.h"
 
 namespace lorat_cli {
 
@@ -26,7 +27,8 @@ LoadedModel load_model_from_args(const Args& args, bool convert_precision, bool 
     throw Error("--device must be cpu or cuda, not '" + device + "'");
   }
 
-  std::string precision = args.get("precision", "fp32");
+  std::string precision = args.get("precision", "auto");
+  if (precision == "auto") precision = lorat::auto_precision(out.device.is_cuda());
   at::ScalarType dtype;
   if (precision == "fp32") dtype = at::kFloat;
   else if (precision == "bf16") dtype = at::kBFloat16;
@@ -34,7 +36,7 @@ LoadedModel load_model_from_args(const Args& args, bool convert_precision, bool 
     if (!out.device.is_cuda()) throw Error("--precision fp16 needs --device cuda (on a CPU use bf16 or fp32)");
     dtype = at::kHalf;
   } else {
-    throw Error("--precision must be fp32, bf16 or fp16, not '" + precision + "'");
+    throw Error("--precision must be auto, fp32, bf16 or fp16, not '" + precision + "'");
   }
 
   std::string adapter = args.get("adapter");

@@ -1,0 +1,19 @@
+// "auto" precision: the number format that runs a model fastest on this machine without changing
+// its boxes beyond what the format's rounding does.
+#pragma once
+#include <string>
+
+namespace lorat {
+
+struct CpuFeatures {
+  bool avx512_bf16 = false;  // AVX512-BF16 dot products
+  bool amx_bf16 = false;     // AMX tiles with bf16, enabled by the OS
+};
+CpuFeatures cpu_features();
+
+// "fp16" on CUDA. On a CPU "bf16" where it has AVX512-BF16 or AMX and a bf16 matrix product
+// measured here beats fp32 (the LibTorch build must use them too), else "fp32". The measurement
+// runs once per process.
+std::string auto_precision(bool cuda);
+
+}  // namespace lorat
