@@ -23,4 +23,4 @@ pipeline_fps=$(awk -v n="$frames" -v s="$pipeline_seconds" 'BEGIN { print (n - 1
 # lorat bench's first row: targets crop model decode total FPS ...
 tracker_fps=$("$build/tools/lorat" bench --model "$model" --frames "$frames" --threads "$threads" | awk '$1 == "1" { print $6; exit }')
 awk -v p="$pipeline_fps" -v t="$tracker_fps" -v n="$frames" 'BEGIN {
-  printf "pipeline (videotestsrc ! lorattrack ! fakesink): %.1f FPS over %d frames\ntracker alone (lorat bench): %.1f FPS\npipeline / tracker: %.1f%%\n", p, n, t, 100 * p / t }'
+  printf "pipeline (videotestsrc ! queue ! lorattrack ! fakesink): %.1f FPS over %d frames\ntracker alone (lorat bench): %.1f FPS\npipeline / tracker: %.1f%%\n", p, n, t, 100 * p / t }'
