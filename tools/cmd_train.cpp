@@ -99,7 +99,7 @@ int launch_processes(int nproc, int argc, char** argv) {
 
 int cmd_train(int argc, char** argv) {
   std::set<std::string> valued = kModelOptions;
-  valued.insert({"output", "steps", "batch", "accumulate", "lr", "weight-decay", "clip", "warmup", "workers", "seed", "checkpoint-every", "nproc"});
+  valued.insert({"output", "steps", "batch", "accumulate", "lr", "weight-decay", "clip", "warmup", "workers", "seed", "checkpoint-every", "nproc", "centre-jitter", "scale-jitter"});
   Args args(argc, argv, valued, {"full", "from-scratch", "resume"});
   const char* world_env = std::getenv("WORLD_SIZE");
   int nproc = args.get_int("nproc", 1, 1, 256);
@@ -156,7 +156,11 @@ int cmd_train(int argc, char** argv) {
   torch::manual_seed(int64_t(o.seed));  // the adapter's initial values
   // The weights stay fp32: --precision bf16 means bf16 autocast during training.
   LoadedModel loaded = load_model_from_args(args, /*convert_precision=*/false);
-  lorat::PairSource source(pointers, weights, loaded.model->config);
+  lorat::PairOptions pair_options;
+  pair_options.centre_jitter = parse_double(args, "centre-jitter", pair_options.centre_jitter);
+  pair_options.scale_jitter = parse_double(args, "scale-jitter", pair_options.scale_jitter);
+  if (pair_options.centre_jitter < 0 || pair_options.scale_jitter < 0) throw Error("--centre-jitter and --scale-jitter must not be negative");
+  lorat::PairSource source(pointers, weights, loaded.model->config, pair_options);
   lorat::Trainer trainer(loaded.model, source, o);
   if (writer)
     std::fprintf(stderr, "model: %s; %lld trainable parameters; %s from step %lld of %lld%s\n", loaded.description.c_str(),
