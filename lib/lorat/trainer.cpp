@@ -128,8 +128,11 @@ Trainer::Trainer(LoratModel model, const PairSource& data, TrainOptions options)
   }
   if (options_.from_scratch) {
     options_.full = true;
+    // A fresh head (bias still 0) starts at -4; a warm start keeps what it learned. A resumed run
+    // loads its own below.
     torch::NoGradGuard no_grad;
-    model_->named_tensors().at("head.cls_mlp.layers.2.bias").fill_(-4.0);  // a resumed run loads its own below
+    torch::Tensor bias = model_->named_tensors().at("head.cls_mlp.layers.2.bias");
+    if (bias.eq(0).all().item<bool>()) bias.fill_(-4.0);
   }
   if (!options_.full && !model_->has_lora()) model_->add_lora(model_->config.lora_rank, model_->config.lora_scale());
   if (model_->merged()) throw Error("the model carries a merged adapter; train from an unmerged model or a plain base");
