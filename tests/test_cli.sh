@@ -98,6 +98,22 @@ cat "$tmp"/syn/synth/*/groundtruth.txt | awk -F, '$1 < 0 || $2 < 0 || $1 + $3 > 
 expect_error "synth missing video" "apt-get install openclipart-png opencv-doc python3-skimage" "$lorat" synth --output "$tmp/s2" --videos "$tmp/none.avi"
 expect_error "synth bad size" "--size must be WIDTHxHEIGHT" "$lorat" synth --output "$tmp/s2" --size 10x10
 
+# --stop-after: the run stops there, checkpointed, with the schedule of --steps; --resume goes on.
+"$lorat" train otb:"$data/sequences/Crossing10" --model "$tmp/m.safetensors" --output "$tmp/stop" --steps 6 --stop-after 3 --batch 2 \
+  --checkpoint-every 100 >/dev/null 2>"$tmp/err" || fail "train --stop-after: $(cat "$tmp/err")"
+[ "$(wc -l <"$tmp/stop/log.jsonl")" -eq 3 ] && [ -d "$tmp/stop/checkpoints/step-3" ] || fail "--stop-after 3 did not stop at step 3, checkpointed"
+"$lorat" train otb:"$data/sequences/Crossing10" --model "$tmp/m.safetensors" --output "$tmp/stop" --steps 6 --batch 2 --resume \
+  --checkpoint-every 100 >/dev/null 2>"$tmp/err" || fail "train --resume after --stop-after: $(cat "$tmp/err")"
+[ "$(wc -l <"$tmp/stop/log.jsonl")" -eq 6 ] || fail "resume after --stop-after did not run steps 4-6"
+
+# --model with --variant: the bundle's weights at another variant's crop sizes; a variant of
+# another shape is refused in one line.
+sed 's/"template_size": 56/"template_size": 42/; s/"search_size": 112/"search_size": 84/' "$(dirname "$0")/../models/T-112.json" >"$tmp/T-84.json"
+"$lorat" track "$data/sequences/Crossing10" --model "$tmp/m.safetensors" --variant "$tmp/T-84.json" --output "$tmp/t84.csv" 2>"$tmp/err" ||
+  fail "track --model --variant: $(cat "$tmp/err")"
+[ "$(wc -l <"$tmp/t84.csv")" -eq 11 ] || fail "track --model --variant wrote $(wc -l <"$tmp/t84.csv") lines"
+expect_error "variant of another shape" "does not fit" "$lorat" track "$data/sequences/Crossing10" --model "$tmp/m.safetensors" --variant S-224
+
 expect_error "unknown variant" "unknown model variant" "$lorat" new --variant Q-1 --output "$tmp/q.safetensors"
 printf 'garbage' >"$tmp/bad.safetensors"
 expect_error "truncated model" "$tmp/bad.safetensors" "$lorat" info "$tmp/bad.safetensors"

@@ -41,9 +41,26 @@ LoadedModel load_model_from_args(const Args& args, bool convert_precision, bool 
 
   std::string adapter = args.get("adapter");
   if (args.has("model")) {
-    if (args.has("base") || args.has("variant")) throw Error("give either --model or --variant with --base, not both");
+    if (args.has("base")) throw Error("give either --model or --variant with --base, not both");
     out.model = lorat::load_model(args.get("model"), adapter);
     out.description = args.get("model");
+    if (args.has("variant")) {
+      // The bundle's weights in another variant's geometry (its crop sizes, say): every tensor
+      // must keep its shape; the position embedding is resized to any search grid anyway.
+      lorat::ModelConfig variant = lorat::find_variant(args.get("variant"));
+      lorat::LoratModel moved(variant);
+      auto from = out.model->named_tensors(), to = moved->named_tensors();
+      torch::NoGradGuard no_grad;
+      for (auto& [name, t] : to) {
+        auto it = from.find(name);
+        if (it == from.end() || it->second.sizes() != t.sizes())
+          throw Error("--variant " + variant.name + " does not fit " + args.get("model") + ": tensor '" + name + "' " +
+                      (it == from.end() ? "is missing" : "has another shape"));
+        t.copy_(it->second);
+      }
+      out.model = moved;
+      out.description += " as " + variant.name;
+    }
   } else if (args.has("base") || args.has("variant")) {
     if (!args.has("variant") || !args.has("base")) throw Error("the authors' files need both --variant (e.g. S-224) and --base (DINOv2 .pth)");
     lorat::ModelConfig variant = lorat::find_variant(args.get("variant"));

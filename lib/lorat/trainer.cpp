@@ -322,7 +322,8 @@ LoratModel Trainer::run(const std::function<void(const StepLog&)>& on_step) {
     }
   };
   auto run_start = std::chrono::steady_clock::now();
-  for (int64_t step = start_step_; step < options_.steps; ++step) {
+  const int64_t last = options_.stop_after >= 0 ? std::min(options_.steps, options_.stop_after) : options_.steps;
+  for (int64_t step = start_step_; step < last; ++step) {
     const double lr = schedule_.lr_at(step);
     for (auto& group : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     optimizer_->zero_grad();
@@ -381,7 +382,7 @@ LoratModel Trainer::run(const std::function<void(const StepLog&)>& on_step) {
           << "\n";
     log.flush();
     if (on_step) on_step(s);
-    if ((step + 1) % options_.checkpoint_every == 0 || step + 1 == options_.steps) save_checkpoint(step + 1);
+    if ((step + 1) % options_.checkpoint_every == 0 || step + 1 == last) save_checkpoint(step + 1);
   }
   for (auto& f : ahead) f.wait();
   model_->eval();

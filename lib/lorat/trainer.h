@@ -16,7 +16,8 @@ namespace lorat {
 
 struct TrainOptions {
   std::string out_dir;            // checkpoints/, log.jsonl, adapter.safetensors (or model.safetensors with full)
-  int64_t steps = 1000;           // optimiser steps
+  int64_t steps = 1000;           // optimiser steps (the length of the schedule)
+  int64_t stop_after = -1;        // >= 0: stop after this step (checkpointed), as if killed there; --resume goes on
   int batch = 16;                 // pairs per micro-batch
   int accumulate = 1;             // micro-batches per optimiser step
   double lr = 1e-4;
