@@ -99,7 +99,7 @@ int launch_processes(int nproc, int argc, char** argv) {
 
 int cmd_train(int argc, char** argv) {
   std::set<std::string> valued = kModelOptions;
-  valued.insert({"output", "steps", "batch", "accumulate", "lr", "weight-decay", "clip", "warmup", "workers", "seed", "checkpoint-every", "nproc", "centre-jitter", "scale-jitter", "stop-after"});
+  valued.insert({"output", "steps", "batch", "accumulate", "lr", "weight-decay", "clip", "warmup", "workers", "seed", "checkpoint-every", "nproc", "centre-jitter", "scale-jitter", "stop-after", "layer-scale-init"});
   Args args(argc, argv, valued, {"full", "from-scratch", "resume"});
   const char* world_env = std::getenv("WORLD_SIZE");
   int nproc = args.get_int("nproc", 1, 1, 256);
@@ -139,6 +139,7 @@ int cmd_train(int argc, char** argv) {
   o.out_dir = args.require("output");
   o.steps = args.get_int("steps", 1000, 1, 1 << 30);
   o.stop_after = args.get_int("stop-after", -1, 1, 1 << 30);
+  o.layer_scale_init = parse_double(args, "layer-scale-init", 0);
   o.batch = args.get_int("batch", 16, 1, 4096);
   o.accumulate = args.get_int("accumulate", 1, 1, 4096);
   o.lr = parse_double(args, "lr", 1e-4);

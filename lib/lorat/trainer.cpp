@@ -134,6 +134,13 @@ Trainer::Trainer(LoratModel model, const PairSource& data, TrainOptions options)
     torch::Tensor bias = model_->named_tensors().at("head.cls_mlp.layers.2.bias");
     if (bias.eq(0).all().item<bool>()) bias.fill_(-4.0);
   }
+  if (options_.layer_scale_init > 0) {
+    // DINOv2's LayerScale starts at 1e-5, right for loading its weights; from scratch it shuts
+    // every block off and the model sits on a generic box.
+    torch::NoGradGuard no_grad;
+    for (auto& [name, t] : model_->named_tensors())
+      if (name.size() > 6 && name.compare(name.size() - 6, 6, ".gamma") == 0) t.fill_(options_.layer_scale_init);
+  }
   if (!options_.full && !model_->has_lora()) model_->add_lora(model_->config.lora_rank, model_->config.lora_scale());
   if (model_->merged()) throw Error("the model carries a merged adapter; train from an unmerged model or a plain base");
 
