@@ -3,12 +3,13 @@
 # Each sequence of ../shared/data/sequences (bag, Crossing, Couple) is cut in two: an adapter is
 # trained on the first halves, and base and base + adapter are evaluated on the second halves
 # (initialised from the first box of the second half), in one lorat eval run each.
-#   tools/adapter_demo.sh BASE_MODEL [WORK_DIR] [STEPS]     (default WORK_DIR /tmp/lorat-adapter-demo, 300 steps)
+#   tools/adapter_demo.sh BASE_MODEL [WORK_DIR] [STEPS]     (default WORK_DIR /tmp/lorat-adapter-demo, 300 steps; THREADS=2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 base=${1:?usage: tools/adapter_demo.sh BASE_MODEL [WORK_DIR] [STEPS]}
 work=${2:-${TMPDIR:-/tmp}/lorat-adapter-demo}
 steps=${3:-300}
+threads=${THREADS:-2}
 lorat=${LORAT:-build/tools/lorat}
 shared=${LORAT_SHARED_DATA:-../shared/data}/sequences
 [ -f "$base" ] || { echo "adapter_demo.sh: base model '$base' not found" >&2; exit 1; }
@@ -34,11 +35,11 @@ done
 
 "$lorat" train otb:"$work/first/Crossing" otb:"$work/first/Couple" vot:"$work/first/bag" --model "$base" \
   --output "$work/adapter" --steps "$steps" --batch 32 --lr 5e-4 --weight-decay 0.05 --warmup 20 --workers 1 --seed 3 \
-  --checkpoint-every 100 $([ -e "$work/adapter/checkpoints/latest" ] && echo --resume)
+  --threads "$threads" --checkpoint-every 100 $([ -e "$work/adapter/latest" ] && echo --resume)
 for model in base adapter; do
   adapter=()
   [ $model = adapter ] && adapter=(--adapter "$work/adapter/adapter.safetensors")
   echo "== $model, second halves"
   "$lorat" eval --sequences "$work/second/bag" "$work/second/Crossing" "$work/second/Couple" --model "$base" "${adapter[@]}" \
-    --output-dir "$work/eval-$model"
+    --threads "$threads" --output-dir "$work/eval-$model"
 done
