@@ -165,3 +165,32 @@ TEST(Trainer, OnlyTheAdapterTypeEmbeddingAndHeadChange) {
     EXPECT_EQ(!at::equal(t, copy.at(n)), trains) << n;
   }
 }
+
+// From scratch: every weight trains, the position embedding too; LayerScale opens as asked and a
+// fresh score bias starts at -4, while a warm-started bias is kept.
+TEST(Trainer, FromScratchTrainsEverythingAndOpensLayerScale) {
+  Dataset d = crossing10();
+  PairSource src({&d}, {1.0}, find_variant("T-112"));
+  LoratModel m = fresh_model();
+  std::map<std::string, torch::Tensor> copy;
+  for (auto& [n, t] : m->named_tensors()) copy[n] = t.detach().clone();
+  TrainOptions o = options(lorat_test::temp_dir() + "/scratch");
+  o.steps = 1;
+  o.from_scratch = true;
+  o.layer_scale_init = 1.0;
+  Trainer trainer(m, src, o);
+  EXPECT_TRUE(at::allclose(m->named_tensors().at("blocks.0.ls1.gamma"), torch::ones({m->config.dim})));
+  EXPECT_FLOAT_EQ(m->named_tensors().at("head.cls_mlp.layers.2.bias").item<float>(), -4.0f);
+  LoratModel after = trainer.run();
+  for (auto& [n, t] : after->named_tensors()) EXPECT_FALSE(at::equal(t, copy.at(n))) << n << " did not train";
+
+  {
+    torch::NoGradGuard g;
+    after->named_tensors().at("head.cls_mlp.layers.2.bias").fill_(0.5);
+  }
+  TrainOptions again = options(lorat_test::temp_dir() + "/scratch-warm");
+  again.steps = 1;
+  again.from_scratch = true;
+  Trainer warm(after, src, again);
+  EXPECT_FLOAT_EQ(after->named_tensors().at("head.cls_mlp.layers.2.bias").item<float>(), 0.5f);
+}

@@ -25,15 +25,20 @@ LoratModelImpl::LoratModelImpl(const ModelConfig& c) : config(c) {
 }
 
 torch::Tensor LoratModelImpl::search_pos_embed() {
+  const int64_t g = config.pos_embed_grid, s = config.search_grid(), D = config.dim;
+  auto resize = [&] {
+    auto grid = pos_embed.slice(1, 1).reshape({1, g, g, D}).permute({0, 3, 1, 2}).to(at::kFloat);
+    auto resized = at::upsample_bicubic2d(grid, {s, s}, /*align_corners=*/false);
+    return resized.permute({0, 2, 3, 1}).reshape({1, s * s, D}).to(pos_embed.scalar_type()).contiguous();
+  };
+  // Training the position embedding (from scratch): resized every time, with its gradient.
+  if (pos_embed.requires_grad() && at::GradMode::is_enabled()) return resize();
   std::lock_guard<std::mutex> lock(resized_lock_);
   if (resized_pos_.defined() && resized_from_ == pos_embed.data_ptr() && resized_version_ == int64_t(pos_embed._version()) &&
       resized_pos_.device() == pos_embed.device() && resized_pos_.scalar_type() == pos_embed.scalar_type())
     return resized_pos_;
   torch::NoGradGuard no_grad;
-  const int64_t g = config.pos_embed_grid, s = config.search_grid(), D = config.dim;
-  auto grid = pos_embed.slice(1, 1).reshape({1, g, g, D}).permute({0, 3, 1, 2}).to(at::kFloat);
-  auto resized = at::upsample_bicubic2d(grid, {s, s}, /*align_corners=*/false);
-  resized_pos_ = resized.permute({0, 2, 3, 1}).reshape({1, s * s, D}).to(pos_embed.scalar_type()).contiguous();
+  resized_pos_ = resize();
   resized_from_ = pos_embed.data_ptr();
   resized_version_ = int64_t(pos_embed._version());
   return resized_pos_;
