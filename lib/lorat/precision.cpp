@@ -1,6 +1,8 @@
 #include "precision.h"
 
+#if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+#endif
 
 #include <ATen/ATen.h>
 
@@ -11,6 +13,7 @@ namespace lorat {
 
 CpuFeatures cpu_features() {
   CpuFeatures f;
+#if defined(__x86_64__) || defined(__i386__)
   unsigned a = 0, b = 0, c = 0, d = 0;
   if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return f;  // no OSXSAVE: no extended state
   unsigned lo = 0, hi = 0;
@@ -19,6 +22,7 @@ CpuFeatures cpu_features() {
   const bool amx_state = (lo & (3u << 17)) == (3u << 17);      // TILECFG, TILEDATA
   if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) f.amx_bf16 = amx_state && (d & (1u << 22));
   if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) f.avx512_bf16 = avx512_state && (a & (1u << 5));
+#endif  // other CPUs: no bf16 detection yet, so auto stays fp32
   return f;
 }
 
