@@ -131,7 +131,7 @@ if [ -d "$ref" ] && [ -d "$shared/sequences/Couple" ]; then
   echo "authors' files via the CLI: worst difference $worst px over 20 frames"
   # Merged into one bundle, the same boxes.
   "$lorat" merge --variant S-224 --base "$ref/base.pth" --adapter "$ref/lorat.safetensors" --output "$tmp/ref.safetensors" >/dev/null || fail "merge"
-  "$lorat" track "$shared/sequences/Couple" --model "$tmp/ref.safetensors" --frames 20 --output "$tmp/couple_bundle.csv" 2>/dev/null || fail "track the merged bundle"
+  "$lorat" track "$shared/sequences/Couple" --model "$tmp/ref.safetensors" --precision fp32 --frames 20 --output "$tmp/couple_bundle.csv" 2>/dev/null || fail "track the merged bundle"
   cmp -s "$tmp/couple.csv" "$tmp/couple_bundle.csv" || fail "the merged bundle tracks differently from the authors' files"
 else
   echo "SKIP: ../shared/data/lorat-reference not present"
