@@ -2,6 +2,7 @@
 // giving the same boxes as each target alone.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <torch/cuda.h>
 
 #include <vector>
 
@@ -108,5 +109,35 @@ TEST(Tracker, BoxesStayInsideTheFrame) {
     EXPECT_GT(r.box.w, 0);
     EXPECT_GE(r.score, 0);
     EXPECT_LE(r.score, 1);
+  }
+}
+
+TEST(Tracker, OnACudaDeviceTheSearchCropsTrackAsOnTheCpu) {
+  // The GPU search crops (the CUDA kernel where it is built, else the CPU crops moved over) feed
+  // the model what the CPU path feeds it: one step of four targets gives the same cells and scores,
+  // within what the GPU's own arithmetic changes, in fp32 and fp16.
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device (or LibTorch without CUDA): the device=cuda path was not run";
+  std::vector<Box> starts = {{50, 40, 20, 16}, {5, 5, 30, 30}, {100, 70, 12, 40}, {140, 100, 20, 20}};
+  auto f0 = scene(50, 40), f1 = scene(54, 43);
+  Tracker cpu(tiny_model());
+  for (const auto& b : starts) cpu.add_target(view(f0), b);
+  std::vector<TrackResult> want = cpu.track(view(f1));
+  for (auto [dtype, tol] : {std::pair{at::kFloat, 1e-2}, std::pair{at::kHalf, 3e-2}}) {
+    SCOPED_TRACE(c10::toString(dtype));
+    LoratModel model = tiny_model();
+    model->to(torch::Device(torch::kCUDA), dtype);
+    Tracker gpu(model, {torch::Device(torch::kCUDA)});
+    for (const auto& b : starts) gpu.add_target(view(f0), b);
+    std::vector<TrackResult> got = gpu.track(view(f1));
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_NEAR(got[i].score, want[i].score, tol) << "target " << i;
+      // A near tie between two cells may go either way; a clear winner must not move.
+      if (want[i].margin > 5 * tol) {
+        EXPECT_EQ(got[i].cell, want[i].cell) << "target " << i;
+        EXPECT_NEAR(got[i].box.x, want[i].box.x, 1.0) << "target " << i;
+        EXPECT_NEAR(got[i].box.w, want[i].box.w, 1.0) << "target " << i;
+      }
+    }
   }
 }

@@ -10,6 +10,10 @@
 
 #include "decode.h"
 #include "error.h"
+#ifdef LORAT_HAVE_CUDA_KERNELS
+#include "cuda/crop_kernels.h"
+#include "cuda/frame_upload.h"
+#endif
 
 namespace lorat {
 
@@ -22,6 +26,24 @@ std::string box_str(const Box& b) {
 }
 
 }  // namespace
+
+#ifdef LORAT_HAVE_CUDA_KERNELS
+struct Tracker::CudaCrops {
+  cuda::FrameUpload upload;
+  cuda::CropLauncher launcher;
+};
+
+namespace {
+
+cuda::OutputType crop_output_type(at::ScalarType t) {
+  if (t == at::kFloat) return cuda::OutputType::Float32;
+  if (t == at::kHalf) return cuda::OutputType::Float16;
+  if (t == at::kBFloat16) return cuda::OutputType::BFloat16;
+  throw Error(std::string("the CUDA crop kernel writes fp32, fp16 or bf16, not ") + c10::toString(t));
+}
+
+}  // namespace
+#endif
 
 Tracker::Tracker(LoratModel model, TrackerOptions options) : model_(std::move(model)), options_(options) {
   model_->eval();
@@ -116,18 +138,39 @@ std::vector<TrackResult> Tracker::track(const ImageView& frame, const std::vecto
   timings_ = {};
   auto t0 = clock::now();
   if (n > 0) {
-    auto x = torch::empty({n, 3, S, S});
-    for (int64_t k = 0; k < n; ++k) {
-      const Target& t = targets_[searched[k]];
-      plans.push_back(plan_crop(enforce_min_size(t.box, c.min_box_size), c.search_factor, S, frame.width, frame.height));
-      render_crop(frame, plans.back(), t.fill, x[k].data_ptr<float>());
+    auto param = model_->token_type_embed;
+    torch::Tensor x;
+#ifdef LORAT_HAVE_CUDA_KERNELS
+    if (param.is_cuda()) {
+      // On the GPU: the frame uploaded once (the rows the crops read), every target's crop in one
+      // launch straight into the model's input in its dtype. Stream 0, LibTorch's default stream,
+      // so the forward below is queued after it without a synchronisation.
+      std::vector<cuda::CropJob> jobs;
+      for (int64_t k = 0; k < n; ++k) {
+        const Target& t = targets_[searched[k]];
+        plans.push_back(plan_crop(enforce_min_size(t.box, c.min_box_size), c.search_factor, S, frame.width, frame.height));
+        jobs.push_back(cuda::make_crop_job(plans.back(), t.fill));
+      }
+      x = torch::empty({n, 3, S, S}, torch::TensorOptions().device(param.device()).dtype(param.scalar_type()));
+      if (!cuda_crops_) cuda_crops_ = std::make_shared<CudaCrops>();
+      cuda::DeviceScope on_device(param.device().index());
+      cuda::FrameDesc device_frame = cuda_crops_->upload.upload(frame, jobs.data(), int(n), nullptr);
+      cuda_crops_->launcher.launch(device_frame, jobs.data(), int(n), int(S), crop_output_type(param.scalar_type()), x.data_ptr(), nullptr);
+    } else
+#endif
+    {
+      x = torch::empty({n, 3, S, S});
+      for (int64_t k = 0; k < n; ++k) {
+        const Target& t = targets_[searched[k]];
+        plans.push_back(plan_crop(enforce_min_size(t.box, c.min_box_size), c.search_factor, S, frame.width, frame.height));
+        render_crop(frame, plans.back(), t.fill, x[k].data_ptr<float>());
+      }
     }
     timings_.preprocess = seconds_since(t0);
     t0 = clock::now();
     c10::InferenceMode guard;
     std::vector<torch::Tensor> z_list;
     for (size_t i : searched) z_list.push_back(targets_[i].z_tokens);
-    auto param = model_->token_type_embed;
     auto out = model_->forward_embedded(at::cat(z_list, 0), x.to(param.device(), param.scalar_type()));
     scores = out.score_logits.to(at::kCPU, at::kFloat).contiguous();
     boxes = out.boxes.to(at::kCPU, at::kFloat).contiguous();

@@ -1,6 +1,7 @@
 // The tracker of the spec: any number of independent targets, one batched forward per frame.
 // It takes plain image views, not GStreamer or OpenCV types.
 #pragma once
+#include <memory>
 #include <vector>
 
 #include "box.h"
@@ -82,6 +83,10 @@ class Tracker {
   std::vector<float> window_;
   TrackTimings timings_;
   int next_id_ = 1;
+  // The CUDA search crops' device buffers (defined in tracker.cpp when the kernels are built),
+  // created on the first frame on a GPU. Copies of a Tracker share them: one Tracker per thread.
+  struct CudaCrops;
+  std::shared_ptr<CudaCrops> cuda_crops_;
 };
 
 }  // namespace lorat
