@@ -18,7 +18,9 @@ int cmd_merge(int argc, char** argv) {
   lorat::DType storage = storage_name == "fp16" ? lorat::DType::F16 : storage_name == "bf16" ? lorat::DType::BF16 : lorat::DType::F32;
   if (storage_name != "fp32" && storage_name != "fp16" && storage_name != "bf16")
     throw lorat::Error("--storage must be fp32, fp16 or bf16, not '" + storage_name + "'");
-  LoadedModel loaded = load_model_from_args(args);  // merges --adapter into the weights
+  // Merged in fp32 and kept there: --precision auto would round the weights to bf16 on a CPU
+  // with bf16 products before they are stored.
+  LoadedModel loaded = load_model_from_args(args, /*convert_precision=*/false);  // merges --adapter into the weights
   if (loaded.model->has_lora()) loaded.model->merge(/*keep_adapter=*/false);
   lorat::save_bundle(output, *loaded.model, storage);
   std::cout << "wrote " << output << ": " << loaded.description << ", merged, " << storage_name << " storage\n";
