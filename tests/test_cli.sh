@@ -98,6 +98,15 @@ cat "$tmp"/syn/synth/*/groundtruth.txt | awk -F, '$1 < 0 || $2 < 0 || $1 + $3 > 
 expect_error "synth missing video" "apt-get install openclipart-png opencv-doc python3-skimage" "$lorat" synth --output "$tmp/s2" --videos "$tmp/none.avi"
 expect_error "synth bad size" "--size must be WIDTHxHEIGHT" "$lorat" synth --output "$tmp/s2" --size 10x10
 
+# bench: a row for 1 target and one for N; --no-unmerged (tools/bench_gpu.sh) leaves out the
+# unmerged-LoRA timing and nothing else.
+"$lorat" bench --model "$tmp/m.safetensors" --frames 1 --targets 2 --precision fp32 >"$tmp/bench.txt" 2>&1 || fail "bench: $(cat "$tmp/bench.txt")"
+[ "$(awk 'NF == 8 && ($1 == "1" || $1 == "2")' "$tmp/bench.txt" | wc -l)" -eq 2 ] || fail "bench has no rows for 1 and 2 targets: $(cat "$tmp/bench.txt")"
+grep -q "^unmerged LoRA" "$tmp/bench.txt" || fail "bench did not time unmerged LoRA"
+"$lorat" bench --model "$tmp/m.safetensors" --frames 1 --targets 2 --precision fp32 --no-unmerged >"$tmp/bench2.txt" 2>&1 || fail "bench --no-unmerged"
+grep -q "^unmerged LoRA" "$tmp/bench2.txt" && fail "bench --no-unmerged still timed unmerged LoRA"
+[ "$(awk 'NF == 8 && ($1 == "1" || $1 == "2")' "$tmp/bench2.txt" | wc -l)" -eq 2 ] || fail "bench --no-unmerged lost its rows"
+
 # --stop-after: the run stops there, checkpointed, with the schedule of --steps; --resume goes on.
 "$lorat" train otb:"$data/sequences/Crossing10" --model "$tmp/m.safetensors" --output "$tmp/stop" --steps 6 --stop-after 3 --batch 2 \
   --checkpoint-every 100 >/dev/null 2>"$tmp/err" || fail "train --stop-after: $(cat "$tmp/err")"

@@ -77,7 +77,7 @@ double matmul_peak(at::ScalarType dtype, torch::Device device) {
 int cmd_bench(int argc, char** argv) {
   std::set<std::string> valued = kModelOptions;
   valued.insert({"targets", "frames"});
-  Args args(argc, argv, valued, {});
+  Args args(argc, argv, valued, {"no-unmerged"});
   const int targets = args.get_int("targets", 1, 1, 64), frames = args.get_int("frames", 20, 1, 100000);
   LoadedModel loaded = load_model_from_args(args);
   const lorat::ModelConfig& c = loaded.model->config;
@@ -100,8 +100,9 @@ int cmd_bench(int argc, char** argv) {
   if (targets > 1)
     std::printf("%d targets cost %.2fx one target (%.2fx per target)\n", targets, many.total / one.total, many.total / one.total / targets);
 
-  // Unmerged LoRA: the same model with an adapter kept as a separate branch.
-  if (!loaded.model->has_lora()) {
+  // Unmerged LoRA: the same model with an adapter kept as a separate branch. --no-unmerged skips
+  // it (tools/bench_gpu.sh times many variants and needs only the rows above).
+  if (!loaded.model->has_lora() && !args.has("no-unmerged")) {
     lorat::LoratModel unmerged(c);
     {
       auto src = loaded.model->named_tensors(), dst = unmerged->named_tensors();

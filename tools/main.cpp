@@ -28,7 +28,7 @@ const char* kUsage =
     "        [--full | --from-scratch] [--centre-jitter X] [--scale-jitter X] [--stop-after N] [--layer-scale-init X] [--resume] [--precision fp32|bf16] [--nproc N]   (kinds: lasot, got10k, trackingnet, otb, vot, coco)\n"
     "        data parallel: --nproc N on one host, or RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT as torchrun sets them\n"
     "                         train a LoRA adapter (or every weight with --full; --from-scratch also trains pos_embed); --resume continues after a crash\n"
-    "  bench --model BUNDLE [--targets N] [--frames K] [--precision P] [--threads T]\n"
+    "  bench --model BUNDLE [--targets N] [--frames K] [--precision P] [--device D] [--threads T] [--no-unmerged]\n"
     "                         time per frame (crop, model, decode), FPS, FLOPs vs the measured matmul peak, LoRA cost\n"
     "  synth --output DIR [--sequences N] [--frames F] [--seed S] [--size WxH] [--clipart D,..] [--photos D,..] [--videos F,..]\n        [--motion-videos F,..] [--max-objects N] [--threads T]\n"
     "                         training sequences (GOT-10k folders): synthetic scenes over real backgrounds, moving blobs of videos\n";
