@@ -29,7 +29,7 @@ lorat::LoratModel shared_model(const ModelKey& key) {
   lorat::LoratModel model = lorat::load_model(key.model, key.adapter);
   at::ScalarType dtype = key.precision == "bf16" ? at::kBFloat16 : key.precision == "fp16" ? at::kHalf : at::kFloat;
   torch::Device device = key.device == "cuda" ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-  model->to(device, dtype);
+  model->to_inference(device, dtype);
   model->eval();
   cache[key] = model.ptr();
   return model;

@@ -186,6 +186,33 @@ TEST(Model, BoxDecodingFromCellCentres) {
 
 namespace {
 // "auto" never picks bf16 on a CPU without bf16 instructions (emulated, ~50x slower than fp32).
+// bf16 inference: the blocks run in bf16, the final norm and the head in fp32, so the scores and
+// boxes come out fp32 and close to the fp32 model's (bf16 alone would round a box edge in a 224
+// crop to ~1 px).
+TEST(Precision, Bf16InferenceKeepsNormAndHeadInFp32) {
+  ModelConfig c = tiny();
+  LoratModel fp32(c), bf16(c);
+  fp32->eval();
+  bf16->eval();
+  {
+    torch::NoGradGuard g;
+    auto from = fp32->named_tensors(), to = bf16->named_tensors();
+    for (auto& [name, t] : to) t.copy_(from.at(name));
+  }
+  bf16->to_inference(torch::kCPU, at::kBFloat16);
+  EXPECT_EQ(bf16->blocks[0]->as<lorat::Block>()->attn->qkv->weight.scalar_type(), at::kBFloat16);
+  EXPECT_EQ(bf16->norm->weight.scalar_type(), at::kFloat);
+  for (const auto& p : bf16->head->parameters()) EXPECT_EQ(p.scalar_type(), at::kFloat);
+  auto in = inputs(c, 2);
+  torch::NoGradGuard g;
+  auto want = fp32->forward(in.z, in.x, in.mask);
+  auto got = bf16->forward(in.z.to(at::kBFloat16), in.x.to(at::kBFloat16), in.mask);
+  EXPECT_EQ(got.boxes.scalar_type(), at::kFloat);
+  EXPECT_EQ(got.score_logits.scalar_type(), at::kFloat);
+  EXPECT_LT((got.boxes - want.boxes).abs().max().item<float>(), 0.02);
+  EXPECT_LT((got.score_logits - want.score_logits).abs().max().item<float>(), 0.1);
+}
+
 TEST(Precision, AutoFollowsTheHardware) {
   EXPECT_EQ(lorat::auto_precision(/*cuda=*/true), "fp16");
   lorat::CpuFeatures f = lorat::cpu_features();

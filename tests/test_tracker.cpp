@@ -125,7 +125,7 @@ TEST(Tracker, OnACudaDeviceTheSearchCropsTrackAsOnTheCpu) {
   for (auto [dtype, tol] : {std::pair{at::kFloat, 1e-2}, std::pair{at::kHalf, 3e-2}}) {
     SCOPED_TRACE(c10::toString(dtype));
     LoratModel model = tiny_model();
-    model->to(torch::Device(torch::kCUDA), dtype);
+    model->to_inference(torch::Device(torch::kCUDA), dtype);
     Tracker gpu(model, {torch::Device(torch::kCUDA)});
     for (const auto& b : starts) gpu.add_target(view(f0), b);
     std::vector<TrackResult> got = gpu.track(view(f1));

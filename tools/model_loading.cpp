@@ -76,7 +76,7 @@ LoadedModel load_model_from_args(const Args& args, bool convert_precision, bool 
   } else {
     throw Error("no model: give --model BUNDLE, or --variant V --base dinov2.pth [--adapter lorat.safetensors]");
   }
-  out.model->to(out.device, convert_precision ? dtype : at::kFloat);
+  out.model->to_inference(out.device, convert_precision ? dtype : at::kFloat);
   out.model->eval();
   out.description += " (" + out.model->config.name + ", depth " + std::to_string(out.model->config.depth) + ", " + precision +
                      ", " + device + ", " + std::to_string(at::get_num_threads()) + " threads)";

@@ -57,12 +57,20 @@ HeadOutput LoratModelImpl::forward_embedded(const torch::Tensor& z_tokens, const
   auto x_tokens = patch_embed->forward(x) + search_pos_embed() + token_type_embed[2];
   auto tokens = at::cat({z_tokens, x_tokens}, 1);
   for (size_t i = 0; i < blocks->size(); ++i) tokens = blocks[i]->as<Block>()->forward(tokens);
-  tokens = norm->forward(tokens);
+  tokens = norm->forward(tokens.to(norm->weight.scalar_type()));
   return head->forward(tokens.slice(1, z_tokens.size(1)), s, s);
 }
 
 HeadOutput LoratModelImpl::forward(const torch::Tensor& z, const torch::Tensor& x, const torch::Tensor& z_mask) {
   return forward_embedded(embed_template(z, z_mask), x);
+}
+
+void LoratModelImpl::to_inference(torch::Device device, at::ScalarType dtype) {
+  to(device, dtype);
+  if (dtype != at::kFloat) {
+    norm->to(at::kFloat);
+    head->to(at::kFloat);
+  }
 }
 
 static void for_each_target(torch::nn::ModuleList& blocks, const std::function<void(LoraLinear&)>& fn) {

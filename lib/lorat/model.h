@@ -30,6 +30,11 @@ class LoratModelImpl : public torch::nn::Module {
   torch::Tensor embed_template(const torch::Tensor& z, const torch::Tensor& z_mask);
   HeadOutput forward_embedded(const torch::Tensor& z_tokens, const torch::Tensor& x);
 
+  // Moves the model to `device` in `dtype` for inference. Under bf16 or fp16 the final norm and
+  // the head stay fp32: scores and box coordinates need more than bf16's 8 mantissa bits (an
+  // argmax between near-equal cells, a box edge to a pixel), and they cost little.
+  void to_inference(torch::Device device, at::ScalarType dtype);
+
   // pos_embed without its class entry, resized bicubically to the search grid: (1, G*G, D).
   torch::Tensor search_pos_embed();
 
