@@ -172,8 +172,16 @@ std::vector<TrackResult> Tracker::track(const ImageView& frame, const std::vecto
     std::vector<torch::Tensor> z_list;
     for (size_t i : searched) z_list.push_back(targets_[i].z_tokens);
     auto out = model_->forward_embedded(at::cat(z_list, 0), x.to(param.device(), param.scalar_type()));
-    scores = out.score_logits.to(at::kCPU, at::kFloat).contiguous();
-    boxes = out.boxes.to(at::kCPU, at::kFloat).contiguous();
+    if (param.is_cuda()) {
+      // Scores and boxes come back in one copy: one synchronisation per frame.
+      auto both = at::cat({out.score_logits.to(at::kFloat).reshape({n, g * g, 1}), out.boxes.to(at::kFloat).reshape({n, g * g, 4})}, 2)
+                      .to(at::kCPU);
+      scores = both.select(2, 0).contiguous();
+      boxes = both.slice(2, 1, 5).contiguous();
+    } else {
+      scores = out.score_logits.to(at::kCPU, at::kFloat).contiguous();
+      boxes = out.boxes.to(at::kCPU, at::kFloat).contiguous();
+    }
     timings_.forward = seconds_since(t0);
   }
   t0 = clock::now();
