@@ -110,7 +110,7 @@ int cmd_bench(int argc, char** argv) {
       for (auto& [name, t] : dst) t.copy_(src.at(name).to(at::kFloat));
     }
     unmerged->add_lora(c.lora_rank, c.lora_scale());
-    unmerged->to(loaded.device, dtype);
+    unmerged->to_inference(loaded.device, dtype);
     FrameCost u = time_tracker(unmerged, loaded.device, 1, frames);
     std::printf("unmerged LoRA (rank %d): model %.2f ms vs merged %.2f ms: x%.2f (%.1f%% more FLOPs)\n", c.lora_rank, u.forward * 1e3,
                 one.forward * 1e3, u.forward / one.forward, 100.0 * lorat::unmerged_lora_flops(c, c.lora_rank) / flops);
