@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "error.h"
+#include "pixel.h"
 
 namespace lorat {
 
@@ -20,37 +21,6 @@ constexpr FormatName kFormats[] = {
     {PixelFormat::ABGR, "ABGR"}, {PixelFormat::I420, "I420"}, {PixelFormat::NV12, "NV12"},
     {PixelFormat::GRAY8, "GRAY8"},
 };
-
-// Byte offsets of R, G, B within a pixel, and bytes per pixel, for the packed formats.
-struct Packed {
-  int r, g, b, bytes;
-};
-
-Packed packed_layout(PixelFormat f) {
-  switch (f) {
-    case PixelFormat::RGB: return {0, 1, 2, 3};
-    case PixelFormat::BGR: return {2, 1, 0, 3};
-    case PixelFormat::RGBx:
-    case PixelFormat::RGBA: return {0, 1, 2, 4};
-    case PixelFormat::BGRx:
-    case PixelFormat::BGRA: return {2, 1, 0, 4};
-    case PixelFormat::xRGB:
-    case PixelFormat::ARGB: return {1, 2, 3, 4};
-    case PixelFormat::xBGR:
-    case PixelFormat::ABGR: return {3, 2, 1, 4};
-    default: return {0, 0, 0, 0};
-  }
-}
-
-inline float clamp255(float v) { return v < 0 ? 0 : (v > 255 ? 255 : v); }
-
-// BT.601 limited range, the colorimetry GStreamer assumes for SD YUV without other information.
-inline void yuv_to_rgb(int y, int u, int v, float rgb[3]) {
-  float c = 1.164383f * float(y - 16), d = float(u - 128), e = float(v - 128);
-  rgb[0] = clamp255(c + 1.596027f * e);
-  rgb[1] = clamp255(c - 0.391762f * d - 0.812968f * e);
-  rgb[2] = clamp255(c + 2.017232f * d);
-}
 
 }  // namespace
 
@@ -109,7 +79,7 @@ void read_rgb(const ImageView& im, int x, int y, float rgb[3]) {
       return;
     }
     default: {
-      Packed p = packed_layout(im.format);
+      PackedLayout p = packed_layout(im.format);
       const uint8_t* px = im.planes[0] + size_t(y) * im.strides[0] + size_t(x) * p.bytes;
       rgb[0] = px[p.r];
       rgb[1] = px[p.g];

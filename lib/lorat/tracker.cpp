@@ -139,6 +139,8 @@ std::vector<TrackResult> Tracker::track(const ImageView& frame, const std::vecto
   auto t0 = clock::now();
   if (n > 0) {
     auto param = model_->token_type_embed;
+    for (int64_t k = 0; k < n; ++k)
+      plans.push_back(plan_crop(enforce_min_size(targets_[searched[k]].box, c.min_box_size), c.search_factor, S, frame.width, frame.height));
     torch::Tensor x;
 #ifdef LORAT_HAVE_CUDA_KERNELS
     if (param.is_cuda()) {
@@ -146,11 +148,7 @@ std::vector<TrackResult> Tracker::track(const ImageView& frame, const std::vecto
       // launch straight into the model's input in its dtype. Stream 0, LibTorch's default stream,
       // so the forward below is queued after it without a synchronisation.
       std::vector<cuda::CropJob> jobs;
-      for (int64_t k = 0; k < n; ++k) {
-        const Target& t = targets_[searched[k]];
-        plans.push_back(plan_crop(enforce_min_size(t.box, c.min_box_size), c.search_factor, S, frame.width, frame.height));
-        jobs.push_back(cuda::make_crop_job(plans.back(), t.fill));
-      }
+      for (int64_t k = 0; k < n; ++k) jobs.push_back(cuda::make_crop_job(plans[k], targets_[searched[k]].fill));
       x = torch::empty({n, 3, S, S}, torch::TensorOptions().device(param.device()).dtype(param.scalar_type()));
       if (!cuda_crops_) cuda_crops_ = std::make_shared<CudaCrops>();
       cuda::DeviceScope on_device(param.device().index());
@@ -160,11 +158,7 @@ std::vector<TrackResult> Tracker::track(const ImageView& frame, const std::vecto
 #endif
     {
       x = torch::empty({n, 3, S, S});
-      for (int64_t k = 0; k < n; ++k) {
-        const Target& t = targets_[searched[k]];
-        plans.push_back(plan_crop(enforce_min_size(t.box, c.min_box_size), c.search_factor, S, frame.width, frame.height));
-        render_crop(frame, plans.back(), t.fill, x[k].data_ptr<float>());
-      }
+      for (int64_t k = 0; k < n; ++k) render_crop(frame, plans[k], targets_[searched[k]].fill, x[k].data_ptr<float>());
     }
     timings_.preprocess = seconds_since(t0);
     t0 = clock::now();

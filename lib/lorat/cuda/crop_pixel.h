@@ -1,20 +1,16 @@
 // The arithmetic of one output pixel of a crop (fill colour, bilinear resize, YUV->RGB, ImageNet
 // normalisation), written once for the CUDA kernel and the CPU: the kernel is a grid loop over
 // crop_pixel(), and the tests check crop_pixel() against render_crop (crop.cpp) on any machine.
-// It repeats image.cpp's read_rgb and crop.cpp's taps operation for operation (same float
-// expressions in the same order), so the results are bit-identical; test_cuda_crop guards that.
+// The colour of a pixel comes from pixel.h, as in image.cpp; the row indexing of read_rgb and
+// crop.cpp's taps are repeated operation for operation (same float expressions in the same
+// order), so the results are bit-identical; test_cuda_crop guards that.
 // No CUDA headers: g++ compiles it as plain inline code.
 #pragma once
 #include <cstdint>
 
 #include "lorat/crop.h"
 #include "lorat/image.h"
-
-#if defined(__CUDACC__)
-#define LORAT_HD __host__ __device__ __forceinline__
-#else
-#define LORAT_HD inline
-#endif
+#include "lorat/pixel.h"
 
 namespace lorat::cuda {
 
@@ -42,16 +38,6 @@ LORAT_HD float imagenet_mean(int c) { return c == 0 ? 0.485f : (c == 1 ? 0.456f 
 LORAT_HD float imagenet_std(int c) { return c == 0 ? 0.229f : (c == 1 ? 0.224f : 0.225f); }
 LORAT_HD float normalise(float v, int c) { return (v / 255.0f - imagenet_mean(c)) / imagenet_std(c); }
 
-LORAT_HD float clamp255(float v) { return v < 0 ? 0 : (v > 255 ? 255 : v); }
-
-// BT.601 limited range, as image.cpp converts.
-LORAT_HD void yuv_to_rgb(int y, int u, int v, float rgb[3]) {
-  float c = 1.164383f * float(y - 16), d = float(u - 128), e = float(v - 128);
-  rgb[0] = clamp255(c + 1.596027f * e);
-  rgb[1] = clamp255(c - 0.391762f * d - 0.812968f * e);
-  rgb[2] = clamp255(c + 2.017232f * d);
-}
-
 // RGB of frame pixel (x, y), 0..255, as image.cpp's read_rgb reads it.
 LORAT_HD void read_rgb(const FrameDesc& f, int x, int y, float rgb[3]) {
   const int row = y - f.first_row, chroma_row = y / 2 - f.first_row / 2;
@@ -76,23 +62,11 @@ LORAT_HD void read_rgb(const FrameDesc& f, int x, int y, float rgb[3]) {
     }
     default: break;
   }
-  // Packed: byte offsets of R, G, B and bytes per pixel.
-  int r = 0, g = 1, b = 2, bytes = 4;
-  switch (f.format) {
-    case PixelFormat::RGB: bytes = 3; break;
-    case PixelFormat::BGR: r = 2, b = 0, bytes = 3; break;
-    case PixelFormat::BGRx:
-    case PixelFormat::BGRA: r = 2, b = 0; break;
-    case PixelFormat::xRGB:
-    case PixelFormat::ARGB: r = 1, g = 2, b = 3; break;
-    case PixelFormat::xBGR:
-    case PixelFormat::ABGR: r = 3, g = 2, b = 1; break;
-    default: break;  // RGBx, RGBA
-  }
-  const uint8_t* px = f.planes[0] + size_t(row) * f.strides[0] + size_t(x) * bytes;
-  rgb[0] = px[r];
-  rgb[1] = px[g];
-  rgb[2] = px[b];
+  const PackedLayout p = packed_layout(f.format);
+  const uint8_t* px = f.planes[0] + size_t(row) * f.strides[0] + size_t(x) * p.bytes;
+  rgb[0] = px[p.r];
+  rgb[1] = px[p.g];
+  rgb[2] = px[p.b];
 }
 
 // Source index and weight of output index d of a bilinear resize from in_size to out_size, as
