@@ -83,6 +83,29 @@ TEST(Pairs, SameSeedAndIndexSamePairs) {
 
 namespace {
 
+// Search crops of a batch whose three channels are equal once un-normalised: grayscale pairs.
+int grayscale_crops(const Batch& b) {
+  auto mean = torch::tensor({0.485f, 0.456f, 0.406f}).view({1, 3, 1, 1}), std = torch::tensor({0.229f, 0.224f, 0.225f}).view({1, 3, 1, 1});
+  auto rgb = b.x * std + mean;
+  auto spread = (rgb.amax(1) - rgb.amin(1)).flatten(1).amax(1);  // per crop, largest channel difference
+  return int((spread < 1e-4).sum().item<int64_t>());
+}
+
+}  // namespace
+
+TEST(Pairs, EffectProbGivesOnlyThatShareOfPairsAnEffect) {
+  Dataset d = crossing10();
+  PairOptions spec, none;
+  spec.colour_jitter = none.colour_jitter = 0;  // saturation jitter alone never makes a crop gray
+  none.effect_prob = 0;
+  PairSource with_effects({&d}, {1.0}, find_variant("T-112"), spec), without({&d}, {1.0}, find_variant("T-112"), none);
+  Batch a = with_effects.batch(3, 0, 30), b = without.batch(3, 0, 30);
+  EXPECT_GE(grayscale_crops(a), 3);  // a third of the spec's pairs are grayscale
+  EXPECT_EQ(grayscale_crops(b), 0);
+}
+
+namespace {
+
 std::vector<double> losses(const std::string& dir) {
   std::ifstream in(dir + "/log.jsonl");
   std::vector<double> out;

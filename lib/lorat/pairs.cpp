@@ -34,7 +34,7 @@ cv::Mat load(const std::string& path) {
 
 ImageView view(const cv::Mat& bgr) { return ImageView::packed(PixelFormat::BGR, bgr.data, bgr.cols, bgr.rows, int(bgr.step[0])); }
 
-enum class Effect { Gray, Solarise, Blur };
+enum class Effect { Gray, Solarise, Blur, None };
 
 struct Photometric {
   float brightness, contrast, saturation;
@@ -148,6 +148,8 @@ void PairSource::make_pair(uint64_t seed, float* z, int64_t* mask, float* x, flo
     const double j = options_.colour_jitter;
     Photometric p{float(1 + (uni(rng) * 2 - 1) * j), float(1 + (uni(rng) * 2 - 1) * j), float(1 + (uni(rng) * 2 - 1) * j),
                   Effect(int(uni(rng) * 3) % 3), float(0.1 + uni(rng) * 1.9)};
+    // Drawn only when asked for, so the spec's default keeps every pair as it was.
+    if (options_.effect_prob < 1 && uni(rng) >= options_.effect_prob) p.effect = Effect::None;
     photometric(z, T, p);
     photometric(x, S, p);
     normalise(z, T);

@@ -20,6 +20,7 @@ struct PairOptions {
   double min_object_px = 10;    // objects smaller than this in the search crop are resampled
   double flip = 0.5;
   double colour_jitter = 0.4;   // brightness, contrast, saturation factors in [1 - j, 1 + j]
+  double effect_prob = 1.0;     // share of pairs given one of grayscale / solarise / blur (the spec: all)
 };
 
 struct Batch {
