@@ -167,10 +167,16 @@ TEST(Trainer, ResumeContinuesExactlyAsIfItHadNotStopped) {
   for (size_t i = 0; i < 4; ++i) EXPECT_DOUBLE_EQ(lb[i], la[i]) << "step " << i + 1;
   auto ta = a->lora_trainable_tensors(), tb = b->lora_trainable_tensors();
   for (const auto& [name, t] : ta) EXPECT_TRUE(at::equal(t, tb.at(name))) << name;
-  // Only what trains is in a checkpoint: LoRA, type embedding, head.
-  auto saved = read_safetensors_tensors(broken + "/checkpoints/step-4/trainable.safetensors");
+  // Only what trains is in a LoRA run's checkpoint (LoRA, type embedding, head), as an adapter a
+  // user can apply to the base as it is.
+  std::string checkpoint = broken + "/checkpoints/step-4/trainable.safetensors";
+  auto saved = read_safetensors_tensors(checkpoint);
   EXPECT_EQ(saved.size(), ta.size());
   EXPECT_FALSE(saved.count("blocks.0.attn.qkv.weight"));
+  LoratModel base = fresh_model();
+  base->merge(/*keep_adapter=*/false);
+  apply_adapter(*base, checkpoint);
+  for (const auto& [name, t] : ta) EXPECT_TRUE(at::equal(t, base->named_tensors().at(name))) << name;
 }
 
 TEST(Trainer, OnlyTheAdapterTypeEmbeddingAndHeadChange) {
@@ -206,6 +212,9 @@ TEST(Trainer, FromScratchTrainsEverythingAndOpensLayerScale) {
   EXPECT_FLOAT_EQ(m->named_tensors().at("head.cls_mlp.layers.2.bias").item<float>(), -4.0f);
   LoratModel after = trainer.run();
   for (auto& [n, t] : after->named_tensors()) EXPECT_FALSE(at::equal(t, copy.at(n))) << n << " did not train";
+  // A full run's checkpoint is a model bundle that loads as it is.
+  LoratModel checkpoint = load_bundle(o.out_dir + "/checkpoints/step-1/trainable.safetensors");
+  for (auto& [n, t] : after->named_tensors()) EXPECT_TRUE(at::equal(t, checkpoint->named_tensors().at(n))) << n;
 
   {
     torch::NoGradGuard g;

@@ -180,7 +180,11 @@ void Trainer::save_checkpoint(int64_t step) {
   try {
     fs::remove_all(tmp);
     fs::create_directories(tmp);
-    write_tensors((tmp / "trainable.safetensors").string(), trainable(), DType::F32, {{"config", model_->config.to_json()}});
+    // A full run's checkpoint is a whole model bundle and a LoRA run's is an adapter, so a user can
+    // evaluate or merge any checkpoint as it is; resuming reads back only the tensors that train.
+    std::string tensors_path = (tmp / "trainable.safetensors").string();
+    if (options_.full) save_bundle(tensors_path, *model_, DType::F32);
+    else save_adapter(tensors_path, *model_);
     save_optimizer(*optimizer_, (tmp / "optimizer.pt").string());
     json state = {{"step", step}, {"seed", options_.seed}, {"full", options_.full}, {"steps", options_.steps}, {"batch", options_.batch}};
     write_file_synced((tmp / "state.json").string(), state.dump());
