@@ -38,6 +38,22 @@ TEST(Loss, PerfectBoxesHaveNoGiouLossAndTheirIouAsTarget) {
   EXPECT_NEAR(l.bce.item<float>(), 16 * std::log(2.0) / 4, 1e-5);
 }
 
+TEST(Loss, L1TermCountsOnlyWhenWeightedAndIsUnbiasedInSize) {
+  auto target = torch::tensor({{0.25f, 0.25f, 0.75f, 0.75f}});
+  auto logits = torch::zeros({1, 4, 4});
+  auto boxes_of = [](float grow) {
+    return torch::tensor({0.25f - grow, 0.25f - grow, 0.75f + grow, 0.75f + grow}).view({1, 1, 1, 4}).expand({1, 4, 4, 4}).contiguous();
+  };
+  LossTerms spec = tracking_loss(logits, boxes_of(0.05f), target), with_l1 = tracking_loss(logits, boxes_of(0.05f), target, {}, 2.0);
+  EXPECT_NEAR(spec.l1.item<float>(), 0.2f, 1e-6);  // each corner 0.05 off
+  EXPECT_NEAR(spec.total.item<float>(), (spec.bce + spec.giou).item<float>(), 1e-6);
+  EXPECT_NEAR(with_l1.total.item<float>(), (spec.bce + spec.giou).item<float>() + 2 * 0.2f, 1e-5);
+  // GIoU costs a box 0.05 too large less than one 0.05 too small; L1 charges both the same.
+  LossTerms larger = tracking_loss(logits, boxes_of(0.05f), target), smaller = tracking_loss(logits, boxes_of(-0.05f), target);
+  EXPECT_LT(larger.giou.item<float>(), smaller.giou.item<float>());
+  EXPECT_NEAR(larger.l1.item<float>(), smaller.l1.item<float>(), 1e-6);
+}
+
 TEST(Loss, GiouOfDisjointBoxesIsBelowZero) {
   auto a = torch::tensor({0.0f, 0.0f, 0.2f, 0.2f}), b = torch::tensor({0.6f, 0.6f, 0.8f, 0.8f});
   EXPECT_NEAR(box_iou(a, b).item<float>(), 0, 1e-7);

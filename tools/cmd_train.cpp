@@ -99,7 +99,7 @@ int launch_processes(int nproc, int argc, char** argv) {
 
 int cmd_train(int argc, char** argv) {
   std::set<std::string> valued = kModelOptions;
-  valued.insert({"output", "steps", "batch", "accumulate", "lr", "weight-decay", "clip", "warmup", "workers", "seed", "checkpoint-every", "nproc", "centre-jitter", "scale-jitter", "effect-prob", "stop-after", "layer-scale-init"});
+  valued.insert({"output", "steps", "batch", "accumulate", "lr", "weight-decay", "clip", "warmup", "workers", "seed", "checkpoint-every", "nproc", "centre-jitter", "scale-jitter", "effect-prob", "l1-weight", "stop-after", "layer-scale-init"});
   Args args(argc, argv, valued, {"full", "from-scratch", "resume"});
   const char* world_env = std::getenv("WORLD_SIZE");
   int nproc = args.get_int("nproc", 1, 1, 256);
@@ -140,6 +140,8 @@ int cmd_train(int argc, char** argv) {
   o.steps = args.get_int("steps", 1000, 1, 1 << 30);
   o.stop_after = args.get_int("stop-after", -1, 1, 1 << 30);
   o.layer_scale_init = parse_double(args, "layer-scale-init", 0);
+  o.l1_weight = parse_double(args, "l1-weight", 0);
+  if (!(o.l1_weight >= 0)) throw Error("--l1-weight must not be negative");
   o.batch = args.get_int("batch", 16, 1, 4096);
   o.accumulate = args.get_int("accumulate", 1, 1, 4096);
   o.lr = parse_double(args, "lr", 1e-4);
@@ -186,8 +188,8 @@ int cmd_train(int argc, char** argv) {
     lr.x.push_back(double(s.step)), lr.y.push_back(s.lr);
     if (s.step % o.checkpoint_every == 0) plot();
     char line[256];
-    std::snprintf(line, sizeof line, "step %lld/%lld  loss %.4f (bce %.4f giou %.4f)  iou %.3f  lr %.2e  %.1f pairs/s  ETA %s",
-                  (long long)s.step, (long long)s.steps, s.loss, s.bce, s.giou, s.iou, s.lr, s.pairs_per_second, hms(s.eta_seconds).c_str());
+    std::snprintf(line, sizeof line, "step %lld/%lld  loss %.4f (bce %.4f giou %.4f l1 %.4f)  iou %.3f  lr %.2e  %.1f pairs/s  ETA %s",
+                  (long long)s.step, (long long)s.steps, s.loss, s.bce, s.giou, s.l1, s.iou, s.lr, s.pairs_per_second, hms(s.eta_seconds).c_str());
     if (tty) std::fprintf(stderr, "\r%s\033[K", line);
     else if (s.step % 10 == 0 || s.step == s.steps) std::fprintf(stderr, "%s\n", line);
   });

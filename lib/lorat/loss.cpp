@@ -56,7 +56,7 @@ torch::Tensor box_giou(const torch::Tensor& a, const torch::Tensor& b) {
 }
 
 LossTerms tracking_loss(const torch::Tensor& score_logits, const torch::Tensor& boxes, const torch::Tensor& target,
-                        const torch::Tensor& normaliser) {
+                        const torch::Tensor& normaliser, double l1_weight) {
   const int64_t B = score_logits.size(0), H = score_logits.size(1), W = score_logits.size(2);
   auto logits = score_logits.to(at::kFloat);
   auto pred = boxes.to(at::kFloat);
@@ -68,7 +68,9 @@ LossTerms tracking_loss(const torch::Tensor& score_logits, const torch::Tensor& 
   LossTerms out;
   out.bce = at::binary_cross_entropy_with_logits(logits, bce_target, {}, {}, at::Reduction::Sum) / num_pos;
   out.giou = ((1 - box_giou(pred, tgt)) * pos).sum() / num_pos;
+  out.l1 = ((pred - tgt).abs().sum(-1) * pos).sum() / num_pos;
   out.total = out.bce + out.giou;
+  if (l1_weight > 0) out.total = out.total + l1_weight * out.l1;
   out.mean_iou = (iou * pos).sum() / num_pos;
   return out;
 }

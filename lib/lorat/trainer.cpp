@@ -361,10 +361,10 @@ LoratModel Trainer::run(const std::function<void(const StepLog&)>& on_step) {
           dist->all_reduce_sum(count);
           normaliser = count[0][0];
         }
-        loss = tracking_loss(out.score_logits, out.boxes, b.target.to(param.device()), normaliser);
+        loss = tracking_loss(out.score_logits, out.boxes, b.target.to(param.device()), normaliser, options_.l1_weight);
       }
       (loss.total / options_.accumulate).backward();
-      std::vector<torch::Tensor> terms = {torch::stack({loss.total, loss.bce, loss.giou, loss.mean_iou}).detach().to(at::kCPU, at::kDouble)};
+      std::vector<torch::Tensor> terms = {torch::stack({loss.total, loss.bce, loss.giou, loss.mean_iou, loss.l1}).detach().to(at::kCPU, at::kDouble)};
       if (dist) dist->all_reduce_sum(terms);
       auto t = terms[0].accessor<double, 1>();
       if (!std::isfinite(t[0])) throw Error("training diverged at step " + std::to_string(step + 1) + " (loss is not finite)");
@@ -372,6 +372,7 @@ LoratModel Trainer::run(const std::function<void(const StepLog&)>& on_step) {
       s.bce += t[1] / options_.accumulate;
       s.giou += t[2] / options_.accumulate;
       s.iou += t[3] / options_.accumulate;
+      s.l1 += t[4] / options_.accumulate;
     }
     std::vector<torch::Tensor> params;
     for (auto& group : optimizer_->param_groups())
@@ -389,7 +390,7 @@ LoratModel Trainer::run(const std::function<void(const StepLog&)>& on_step) {
     s.pairs_per_second = done * options_.batch * options_.accumulate / std::max(seconds, 1e-9);
     s.eta_seconds = seconds / done * double(options_.steps - step - 1);
     if (writer)
-      log << json{{"step", s.step}, {"loss", s.loss}, {"bce", s.bce}, {"giou", s.giou}, {"iou", s.iou}, {"lr", s.lr}, {"pairs_per_s", s.pairs_per_second}}.dump()
+      log << json{{"step", s.step}, {"loss", s.loss}, {"bce", s.bce}, {"giou", s.giou}, {"l1", s.l1}, {"iou", s.iou}, {"lr", s.lr}, {"pairs_per_s", s.pairs_per_second}}.dump()
           << "\n";
     log.flush();
     if (on_step) on_step(s);

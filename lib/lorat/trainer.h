@@ -26,6 +26,7 @@ struct TrainOptions {
   int64_t warmup_steps = -1;      // -1: 5% of steps
   bool full = false;              // fine-tune everything (but pos_embed) instead of LoRA + type embedding + head
   bool from_scratch = false;      // full, pos_embed too, and a fresh score bias starts at -4 (most cells are background)
+  double l1_weight = 0;           // weight of an L1 term on the box corners (the spec: 0)
   double layer_scale_init = 0;    // > 0: every LayerScale gamma starts at this (from scratch: 1; a resumed run loads its own)
   std::string precision = "fp32"; // or bf16 (CPU autocast)
   int workers = 2;                // batches prepared ahead
@@ -37,7 +38,7 @@ struct TrainOptions {
 
 struct StepLog {
   int64_t step = 0, steps = 0;
-  double loss = 0, bce = 0, giou = 0, iou = 0, lr = 0;
+  double loss = 0, bce = 0, giou = 0, l1 = 0, iou = 0, lr = 0;
   double pairs_per_second = 0, eta_seconds = 0;
 };
 
