@@ -1,5 +1,6 @@
 // The network: shapes of every stage, the decoupled position embedding, LoRA merge and unmerge.
 #include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
 #include <gtest/gtest.h>
 
 #include "lorat/config.h"
@@ -211,6 +212,26 @@ TEST(Precision, Bf16InferenceKeepsNormAndHeadInFp32) {
   EXPECT_EQ(got.score_logits.scalar_type(), at::kFloat);
   EXPECT_LT((got.boxes - want.boxes).abs().max().item<float>(), 0.02);
   EXPECT_LT((got.score_logits - want.score_logits).abs().max().item<float>(), 0.1);
+}
+
+// Training under bf16 autocast: the blocks run in bf16, the final norm and the head in fp32.
+TEST(Precision, Bf16AutocastKeepsTheHeadInFp32) {
+  ModelConfig c = tiny();
+  LoratModel m(c);
+  m->eval();
+  auto in = inputs(c, 2);
+  torch::NoGradGuard g;
+  auto want = m->forward(in.z, in.x, in.mask);
+  at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+  at::autocast::set_cpu_enabled(true);
+  auto got = m->forward(in.z, in.x, in.mask);
+  auto bf16_linear = m->blocks[0]->as<lorat::Block>()->attn->qkv->forward(in.x.new_zeros({1, 1, c.dim}));
+  at::autocast::set_cpu_enabled(false);
+  EXPECT_EQ(bf16_linear.scalar_type(), at::kBFloat16);  // autocast was on for the blocks
+  EXPECT_FALSE(at::autocast::is_cpu_enabled());
+  EXPECT_EQ(got.boxes.scalar_type(), at::kFloat);
+  EXPECT_EQ(got.score_logits.scalar_type(), at::kFloat);
+  EXPECT_LT((got.boxes - want.boxes).abs().max().item<float>(), 0.02);
 }
 
 TEST(Precision, AutoFollowsTheHardware) {
