@@ -48,6 +48,16 @@ cmp -s "$tmp/default.csv" "$tmp/explicit.csv" || fail "the default model's boxes
 "$lorat" eval --sequences "$data/sequences" --model "$tmp/m.safetensors" --baseline kcf >"$tmp/eval.txt" 2>/dev/null || fail "eval"
 grep -q "^lorat  *Crossing10  *10 " "$tmp/eval.txt" || fail "eval has no lorat row for Crossing10: $(cat "$tmp/eval.txt")"
 grep -q "^kcf  *ALL " "$tmp/eval.txt" || fail "eval has no kcf ALL row"
+# --one-step: the model's rows, and the previous-box rows, whose IoU is the ground truth's own
+# frame-to-frame overlap (computed here independently).
+"$lorat" eval --sequences "$data/sequences" --model "$tmp/m.safetensors" --one-step >"$tmp/one.txt" 2>/dev/null || fail "eval --one-step"
+grep -q "^lorat  *Crossing10  *9 " "$tmp/one.txt" || fail "eval --one-step has no 9-step lorat row: $(cat "$tmp/one.txt")"
+want=$(tr -s ' \t' ',' <"$data/sequences/Crossing10/groundtruth_rect.txt" | awk -F, 'NR > 1 {
+  iw = ($1 + $3 < x + w ? $1 + $3 : x + w) - ($1 > x ? $1 : x); ih = ($2 + $4 < y + h ? $2 + $4 : y + h) - ($2 > y ? $2 : y)
+  i = (iw > 0 && ih > 0) ? iw * ih : 0; s += i / ($3 * $4 + w * h - i); n++ }
+  { x = $1; y = $2; w = $3; h = $4 } END { printf "%.3f", s / n }')
+grep -q "^previous-box  *ALL  *9  *$want " "$tmp/one.txt" || fail "previous-box IoU is not the ground truth's own ($want): $(cat "$tmp/one.txt")"
+expect_error "one-step with baseline" "--one-step scores the model alone" "$lorat" eval --sequences "$data/sequences" --model "$tmp/m.safetensors" --one-step --baseline kcf
 expect_error "eval bad baseline" "--baseline takes csrt and/or kcf" "$lorat" eval --sequences "$data/sequences" --baseline mosse
 
 # Training: a LoRA adapter on the bundled sequence; a run killed with SIGKILL and resumed gives the

@@ -16,6 +16,7 @@
 #include "lorat/metrics.h"
 #include "lorat/sequence.h"
 #include "model_loading.h"
+#include "one_step.h"
 #include "plot.h"
 
 namespace lorat_cli {
@@ -128,10 +129,14 @@ void print_row(const std::string& tracker, const std::string& seq, const lorat::
 int cmd_eval(int argc, char** argv) {
   std::set<std::string> valued = kModelOptions;
   valued.insert({"sequences", "baseline", "output-dir"});
-  Args args(argc, argv, valued, {});
+  Args args(argc, argv, valued, {"one-step"});
   std::vector<std::string> dirs = args.positional();
   if (args.has("sequences")) dirs.insert(dirs.begin(), args.get("sequences"));
-  if (dirs.empty()) throw Error("usage: lorat eval --sequences DIR... --model M [--baseline csrt,kcf] [--output-dir D]");
+  if (dirs.empty()) throw Error("usage: lorat eval --sequences DIR... --model M [--baseline csrt,kcf] [--output-dir D] [--one-step]");
+  const bool one_step = args.has("one-step");
+  if (one_step && (args.has("baseline") || args.has("output-dir")))
+    throw Error("--one-step scores the model alone (with the previous ground-truth box beside it): drop --baseline and --output-dir");
+  if (one_step && !args.has("model") && !args.has("base")) throw Error("--one-step needs a model: give --model (or --variant/--base)");
   std::vector<lorat::Sequence> sequences;
   for (const auto& d : dirs)
     for (const auto& s : find_sequences(d)) {
@@ -145,6 +150,10 @@ int cmd_eval(int argc, char** argv) {
   if (args.has("model") || args.has("base")) {
     loaded = std::make_unique<LoadedModel>(load_model_from_args(args));
     std::fprintf(stderr, "model: %s\n", loaded->description.c_str());
+    if (one_step) {
+      print_one_step(*loaded, sequences);
+      return 0;
+    }
     trackers.emplace_back("lorat", std::make_unique<LoratEval>(*loaded));
   }
   std::stringstream baselines(args.get("baseline"));

@@ -23,6 +23,8 @@ const char* kUsage =
     "                         fold an adapter into the weights: one deployable bundle\n"
     "  eval --sequences DIR... [--model BUNDLE] [--baseline csrt,kcf] [--output-dir D]\n"
     "                         one-pass evaluation: success AUC, precision at 20 px, normalised precision, FPS\n"
+    "  eval --sequences DIR... --model BUNDLE --one-step\n"
+    "                         each frame searched around the previous ground truth: IoU, size bias, centre error\n"
     "  train KIND:PATH[:WEIGHT]... --model BASE | --variant V --base dinov2.pth, --output DIR [--steps N] [--batch B]\n"
     "        [--accumulate A] [--lr X] [--weight-decay X] [--warmup N] [--workers N] [--seed S] [--checkpoint-every N]\n"
     "        [--full | --from-scratch] [--centre-jitter X] [--scale-jitter X] [--effect-prob P] [--l1-weight W] [--stop-after N] [--layer-scale-init X] [--resume] [--precision fp32|bf16] [--nproc N]   (kinds: lasot, got10k, trackingnet, otb, vot, coco)\n"
