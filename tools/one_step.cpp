@@ -1,5 +1,6 @@
 #include "one_step.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <opencv2/imgcodecs.hpp>

@@ -7,7 +7,7 @@ namespace lorat {
 
 struct LossTerms {
   torch::Tensor total, bce, giou, l1;  // scalars; total = bce + giou + l1_weight * l1
-  torch::Tensor mean_iou;          // of the predicted boxes at positive cells (detached), for logs
+  torch::Tensor mean_iou;              // of the predicted boxes at positive cells (detached), for logs
 };
 
 // Positive cells: those the target box covers, rasterised as the template mask is
