@@ -57,6 +57,10 @@ want=$(tr -s ' \t' ',' <"$data/sequences/Crossing10/groundtruth_rect.txt" | awk 
   i = (iw > 0 && ih > 0) ? iw * ih : 0; s += i / ($3 * $4 + w * h - i); n++ }
   { x = $1; y = $2; w = $3; h = $4 } END { printf "%.3f", s / n }')
 grep -q "^previous-box  *ALL  *9  *$want " "$tmp/one.txt" || fail "previous-box IoU is not the ground truth's own ($want): $(cat "$tmp/one.txt")"
+# The same sequence twice scores the same twice: nothing of the first carries into the second.
+"$lorat" eval --sequences "$data/sequences/Crossing10" "$data/sequences/Crossing10" --model "$tmp/m.safetensors" --one-step >"$tmp/twice.txt" 2>/dev/null || fail "eval --one-step twice"
+[ "$(grep -c "^lorat  *Crossing10 " "$tmp/twice.txt")" -eq 2 ] && [ "$(grep "^lorat  *Crossing10 " "$tmp/twice.txt" | sort -u | wc -l)" -eq 1 ] ||
+  fail "eval --one-step scored one sequence differently the second time: $(cat "$tmp/twice.txt")"
 expect_error "one-step with baseline" "--one-step scores the model alone" "$lorat" eval --sequences "$data/sequences" --model "$tmp/m.safetensors" --one-step --baseline kcf
 expect_error "eval bad baseline" "--baseline takes csrt and/or kcf" "$lorat" eval --sequences "$data/sequences" --baseline mosse
 

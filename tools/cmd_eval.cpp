@@ -5,7 +5,6 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/tracking.hpp>
 #include <sstream>
 
@@ -100,8 +99,7 @@ Run run_one(EvalTracker& tracker, const lorat::Sequence& seq, const std::string&
     csv << "frame,x,y,w,h\n";
   }
   for (size_t i = 0; i < seq.frames.size(); ++i) {
-    cv::Mat frame = cv::imread(seq.frames[i], cv::IMREAD_COLOR);
-    if (frame.empty()) throw Error(seq.frames[i] + ": cannot decode the image");
+    cv::Mat frame = read_bgr(seq.frames[i]);
     Box b;
     auto t0 = std::chrono::steady_clock::now();
     if (i == 0) {

@@ -39,9 +39,14 @@ bool FrameSource::next(cv::Mat& bgr) {
   }
   if (index_ + 1 >= int(frames_.size())) return false;
   ++index_;
-  bgr = cv::imread(frames_[index_], cv::IMREAD_COLOR);
-  if (bgr.empty()) throw Error(frames_[index_] + ": cannot decode the image");
+  bgr = read_bgr(frames_[index_]);
   return true;
+}
+
+cv::Mat read_bgr(const std::string& path) {
+  cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
+  if (bgr.empty()) throw Error(path + ": cannot decode the image");
+  return bgr;
 }
 
 lorat::ImageView view_of(const cv::Mat& bgr) {

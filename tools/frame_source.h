@@ -32,4 +32,7 @@ class FrameSource {
 // A view of a BGR cv::Mat for the tracker.
 lorat::ImageView view_of(const cv::Mat& bgr);
 
+// An image file as BGR; lorat::Error naming the file when it cannot be decoded.
+cv::Mat read_bgr(const std::string& path);
+
 }  // namespace lorat_cli

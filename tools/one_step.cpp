@@ -3,10 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <opencv2/imgcodecs.hpp>
 
 #include "frame_source.h"
-#include "lorat/error.h"
 #include "lorat/tracker.h"
 
 namespace lorat_cli {
@@ -37,29 +35,24 @@ void print_row(const char* tracker, const std::string& seq, const StepStats& s) 
   std::printf("%-12s %-16s %6d %7.3f %+9.3f %+9.3f %8.3f\n", tracker, seq.c_str(), s.steps, s.iou / n, s.log_w / n, s.log_h / n, s.centre / n);
 }
 
-cv::Mat read_frame(const std::string& path) {
-  cv::Mat m = cv::imread(path, cv::IMREAD_COLOR);
-  if (m.empty()) throw lorat::Error(path + ": cannot decode the image");
-  return m;
-}
-
 }  // namespace
 
 void print_one_step(const LoadedModel& model, const std::vector<lorat::Sequence>& sequences) {
   std::printf("%-12s %-16s %6s %7s %9s %9s %8s\n", "tracker", "sequence", "steps", "IoU", "log(w/gt)", "log(h/gt)", "centre");
   StepStats model_all, previous_all;
   std::vector<StepStats> previous_rows;
+  lorat::Tracker tracker(model.model, lorat::TrackerOptions{model.device});
+  int id = 0;  // the one target, restarted at every step of every sequence
   for (const auto& seq : sequences) {
     StepStats ours, previous;
     const size_t frames = std::min(seq.frames.size(), seq.groundtruth.size());
-    cv::Mat before = frames > 0 ? read_frame(seq.frames[0]) : cv::Mat();
+    cv::Mat before = frames > 0 ? read_bgr(seq.frames[0]) : cv::Mat();
     for (size_t t = 1; t < frames; ++t) {
-      cv::Mat now = read_frame(seq.frames[t]);
+      cv::Mat now = read_bgr(seq.frames[t]);
       const lorat::Box& from = seq.groundtruth[t - 1];
       const lorat::Box& truth = seq.groundtruth[t];
       if (from.valid() && truth.valid()) {
-        lorat::Tracker tracker(model.model, lorat::TrackerOptions{model.device});
-        tracker.add_target(view_of(before), from);
+        id = tracker.add_target(view_of(before), from, id);
         ours.add(tracker.track(view_of(now)).at(0).box, truth);
         previous.add(from, truth);
       }

@@ -1,22 +1,11 @@
 #include "model.h"
 
 #include <ATen/ATen.h>
-#include <ATen/autocast_mode.h>
 
 #include "error.h"
+#include "precision.h"
 
 namespace lorat {
-
-namespace {
-
-// CPU autocast off for a scope, restored on leaving it (exceptions included).
-struct NoCpuAutocast {
-  bool was = at::autocast::is_cpu_enabled();
-  NoCpuAutocast() { at::autocast::set_cpu_enabled(false); }
-  ~NoCpuAutocast() { at::autocast::set_cpu_enabled(was); }
-};
-
-}  // namespace
 
 bool trains_with_lora(const std::string& name) {
   return name.find(".lora.") != std::string::npos || name == "token_type_embed" || name.rfind("head.", 0) == 0;
@@ -71,7 +60,7 @@ HeadOutput LoratModelImpl::forward_embedded(const torch::Tensor& z_tokens, const
   for (size_t i = 0; i < blocks->size(); ++i) tokens = blocks[i]->as<Block>()->forward(tokens);
   // The final norm and the head run in their own dtype, fp32, under bf16 autocast too (training),
   // as they do at inference: in bf16 the box edges and scores keep only 8 bits.
-  NoCpuAutocast fp32_head;
+  ScopedCpuAutocast fp32_head(/*bf16=*/false);
   tokens = norm->forward(tokens.to(norm->weight.scalar_type()));
   return head->forward(tokens.slice(1, z_tokens.size(1)), s, s);
 }

@@ -5,6 +5,7 @@
 #endif
 
 #include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
 
 #include <chrono>
 #include <mutex>
@@ -53,5 +54,12 @@ std::string auto_precision(bool cuda) {
   });
   return cpu;
 }
+
+ScopedCpuAutocast::ScopedCpuAutocast(bool bf16) : was_enabled_(at::autocast::is_cpu_enabled()) {
+  if (bf16) at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+  at::autocast::set_cpu_enabled(bf16);
+}
+
+ScopedCpuAutocast::~ScopedCpuAutocast() { at::autocast::set_cpu_enabled(was_enabled_); }
 
 }  // namespace lorat

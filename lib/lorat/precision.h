@@ -16,4 +16,17 @@ CpuFeatures cpu_features();
 // runs once per process.
 std::string auto_precision(bool cuda);
 
+// CPU autocast, to bf16 or off, for a scope; the previous setting comes back on leaving it
+// (exceptions included).
+class ScopedCpuAutocast {
+ public:
+  explicit ScopedCpuAutocast(bool bf16);
+  ~ScopedCpuAutocast();
+  ScopedCpuAutocast(const ScopedCpuAutocast&) = delete;
+  ScopedCpuAutocast& operator=(const ScopedCpuAutocast&) = delete;
+
+ private:
+  bool was_enabled_;
+};
+
 }  // namespace lorat

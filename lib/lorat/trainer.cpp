@@ -1,7 +1,6 @@
 #include "trainer.h"
 
 #include <ATen/ATen.h>
-#include <ATen/autocast_mode.h>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
 #include <torch/serialize.h>
@@ -24,6 +23,7 @@
 #include "error.h"
 #include "file_io.h"
 #include "loss.h"
+#include "precision.h"
 
 namespace lorat {
 
@@ -350,10 +350,10 @@ LoratModel Trainer::run(const std::function<void(const StepLog&)>& on_step) {
       auto param = model_->token_type_embed;
       LossTerms loss;
       {
-        at::autocast::set_cpu_enabled(options_.precision == "bf16");
-        at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-        auto out = model_->forward(b.z.to(param.device()), b.x.to(param.device()), b.z_mask.to(param.device()));
-        at::autocast::set_cpu_enabled(false);
+        auto out = [&] {
+          ScopedCpuAutocast autocast(options_.precision == "bf16");
+          return model_->forward(b.z.to(param.device()), b.x.to(param.device()), b.z_mask.to(param.device()));
+        }();
         torch::Tensor normaliser;
         if (dist) {
           // Positives over the whole global batch, so the summed gradients are one process's.
