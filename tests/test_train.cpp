@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "lorat/checkpoint.h"
 #include "lorat/config.h"
@@ -118,6 +120,44 @@ TEST(Pairs, EffectProbGivesOnlyThatShareOfPairsAnEffect) {
   Batch a = with_effects.batch(3, 0, 30), b = without.batch(3, 0, 30);
   EXPECT_GE(grayscale_crops(a), 3);  // a third of the spec's pairs are grayscale
   EXPECT_EQ(grayscale_crops(b), 0);
+}
+
+TEST(Pairs, AspectJitterStretchesTheImageAndTheBoxTogether) {
+  // One still image: a white 30x60 rectangle on black, so the crop shows exactly where the target is.
+  const std::string dir = lorat_test::temp_dir(), path = dir + "/rect.png";
+  cv::Mat img(200, 200, CV_8UC3, cv::Scalar(0, 0, 0));
+  cv::rectangle(img, cv::Rect(85, 70, 30, 60), cv::Scalar(255, 255, 255), cv::FILLED);
+  cv::imwrite(path, img);
+  Dataset d;
+  d.sequences.push_back({"rect", {path}, {Box{85, 70, 30, 60}}, {1}, true});
+  PairOptions plain;
+  plain.scale_jitter = plain.centre_jitter = plain.colour_jitter = plain.effect_prob = plain.flip = 0;
+  PairOptions stretched = plain;
+  stretched.aspect_jitter = 0.4;
+  const ModelConfig config = find_variant("T-112");
+  const int S = config.search_size;
+  auto aspects = [&](const PairOptions& o) {
+    Batch b = PairSource({&d}, {1.0}, config, o).batch(11, 0, 20);
+    auto mean = torch::tensor({0.485f, 0.456f, 0.406f}).view({1, 3, 1, 1}), std = torch::tensor({0.229f, 0.224f, 0.225f}).view({1, 3, 1, 1});
+    auto bright = ((b.x * std + mean).amin(1) > 0.5f);  // (B, S, S)
+    std::vector<double> out;
+    for (int i = 0; i < 20; ++i) {
+      auto cols = bright[i].any(0).nonzero(), rows = bright[i].any(1).nonzero();
+      const float* t = b.target[i].data_ptr<float>();
+      // The rectangle drawn in the crop is where the target says, to a pixel of resampling.
+      EXPECT_NEAR(cols.min().item<int64_t>(), t[0] * S, 1.5) << i;
+      EXPECT_NEAR(cols.max().item<int64_t>() + 1, t[2] * S, 1.5) << i;
+      EXPECT_NEAR(rows.min().item<int64_t>(), t[1] * S, 1.5) << i;
+      EXPECT_NEAR(rows.max().item<int64_t>() + 1, t[3] * S, 1.5) << i;
+      out.push_back(std::log((t[2] - t[0]) / (t[3] - t[1])));
+    }
+    return out;
+  };
+  auto spread = [](const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()) - *std::min_element(v.begin(), v.end()); };
+  auto same = aspects(plain), varied = aspects(stretched);
+  EXPECT_NEAR(same[0], std::log(0.5), 1e-3);
+  EXPECT_LT(spread(same), 1e-3);
+  EXPECT_GT(spread(varied), 0.5);  // sigma 0.4 over 20 pairs spans well over 0.5 in log aspect
 }
 
 namespace {

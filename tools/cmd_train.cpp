@@ -99,7 +99,7 @@ int launch_processes(int nproc, int argc, char** argv) {
 
 int cmd_train(int argc, char** argv) {
   std::set<std::string> valued = kModelOptions;
-  valued.insert({"output", "steps", "batch", "accumulate", "lr", "weight-decay", "clip", "warmup", "workers", "seed", "checkpoint-every", "nproc", "centre-jitter", "scale-jitter", "effect-prob", "l1-weight", "stop-after", "layer-scale-init"});
+  valued.insert({"output", "steps", "batch", "accumulate", "lr", "weight-decay", "clip", "warmup", "workers", "seed", "checkpoint-every", "nproc", "centre-jitter", "scale-jitter", "effect-prob", "aspect-jitter", "l1-weight", "stop-after", "layer-scale-init"});
   Args args(argc, argv, valued, {"full", "from-scratch", "resume"});
   const char* world_env = std::getenv("WORLD_SIZE");
   int nproc = args.get_int("nproc", 1, 1, 256);
@@ -166,6 +166,8 @@ int cmd_train(int argc, char** argv) {
   if (pair_options.centre_jitter < 0 || pair_options.scale_jitter < 0) throw Error("--centre-jitter and --scale-jitter must not be negative");
   pair_options.effect_prob = parse_double(args, "effect-prob", pair_options.effect_prob);
   if (!(pair_options.effect_prob >= 0 && pair_options.effect_prob <= 1)) throw Error("--effect-prob must be between 0 and 1");
+  pair_options.aspect_jitter = parse_double(args, "aspect-jitter", pair_options.aspect_jitter);
+  if (!(pair_options.aspect_jitter >= 0 && pair_options.aspect_jitter <= 1)) throw Error("--aspect-jitter must be between 0 and 1");
   lorat::PairSource source(pointers, weights, loaded.model->config, pair_options);
   lorat::Trainer trainer(loaded.model, source, o);
   if (writer)

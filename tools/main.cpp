@@ -27,7 +27,7 @@ const char* kUsage =
     "                         each frame searched around the previous ground truth: IoU, size bias, centre error\n"
     "  train KIND:PATH[:WEIGHT]... --model BASE | --variant V --base dinov2.pth, --output DIR [--steps N] [--batch B]\n"
     "        [--accumulate A] [--lr X] [--weight-decay X] [--warmup N] [--workers N] [--seed S] [--checkpoint-every N]\n"
-    "        [--full | --from-scratch] [--centre-jitter X] [--scale-jitter X] [--effect-prob P] [--l1-weight W] [--stop-after N] [--layer-scale-init X] [--resume] [--precision fp32|bf16] [--nproc N]   (kinds: lasot, got10k, trackingnet, otb, vot, coco)\n"
+    "        [--full | --from-scratch] [--centre-jitter X] [--scale-jitter X] [--effect-prob P] [--aspect-jitter X] [--l1-weight W] [--stop-after N] [--layer-scale-init X] [--resume] [--precision fp32|bf16] [--nproc N]   (kinds: lasot, got10k, trackingnet, otb, vot, coco)\n"
     "        data parallel: --nproc N on one host, or RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT as torchrun sets them\n"
     "                         train a LoRA adapter (or every weight with --full; --from-scratch also trains pos_embed); --resume continues after a crash\n"
     "  bench --model BUNDLE [--targets N] [--frames K] [--precision P] [--device D] [--threads T] [--no-unmerged]\n"

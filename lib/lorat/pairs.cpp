@@ -83,6 +83,18 @@ void flip_image(float* img, int n) {
     for (int y = 0; y < n; ++y) std::reverse(img + (size_t(c) * n + y) * n, img + (size_t(c) * n + y + 1) * n);
 }
 
+// The frame resized to `stretch` times its width (at least 1 px), and the box with it, by the
+// ratio actually applied.
+cv::Mat stretch_width(const cv::Mat& frame, double stretch, Box& box) {
+  const int width = std::max(1, int(std::lround(frame.cols * stretch)));
+  const double applied = double(width) / frame.cols;
+  box.x *= applied;
+  box.w *= applied;
+  cv::Mat out;
+  cv::resize(frame, out, cv::Size(width, frame.rows), 0, 0, cv::INTER_LINEAR);
+  return out;
+}
+
 }  // namespace
 
 PairSource::PairSource(std::vector<const Dataset*> datasets, std::vector<double> weights, ModelConfig config, PairOptions options)
@@ -123,6 +135,15 @@ void PairSource::make_pair(uint64_t seed, float* z, int64_t* mask, float* x, flo
       if (std::abs(f - zi) <= options_.max_gap) near.push_back(f);
     int xi = e.seq->still ? zi : near[size_t(uni(rng) * near.size()) % near.size()];
     Box zb = e.seq->boxes[zi], xb = e.seq->boxes[xi];
+    cv::Mat zimg = load(e.seq->frames[zi]);
+    cv::Mat ximg = xi == zi ? zimg : load(e.seq->frames[xi]);
+    // Drawn only when asked for, so the spec's pairs stay as they were.
+    if (options_.aspect_jitter > 0) {
+      double stretch = std::exp(normal(rng) * options_.aspect_jitter);
+      zimg = stretch_width(zimg, stretch, zb);
+      ximg = xi == zi ? zimg : stretch_width(ximg, stretch, xb);
+      if (xi == zi) xb = zb;
+    }
 
     // Jittered search box: log-normal size, uniform centre shift in units of sqrt(w h).
     double scale = std::exp(normal(rng) * options_.scale_jitter);
@@ -130,8 +151,6 @@ void PairSource::make_pair(uint64_t seed, float* z, int64_t* mask, float* x, flo
     double cx = xb.cx() + (uni(rng) - 0.5) * reach, cy = xb.cy() + (uni(rng) - 0.5) * reach;
     Box jittered{cx - jw / 2, cy - jh / 2, jw, jh};
 
-    cv::Mat zimg = load(e.seq->frames[zi]);
-    cv::Mat ximg = xi == zi ? zimg : load(e.seq->frames[xi]);
     CropPlan xplan = plan_crop(jittered, config_.search_factor, S, ximg.cols, ximg.rows);
     Box in_crop = xplan.effective.to_crop(xb);
     bool visible = in_crop.w >= options_.min_object_px && in_crop.h >= options_.min_object_px && in_crop.cx() > 0 && in_crop.cy() > 0 &&

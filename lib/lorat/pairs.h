@@ -1,6 +1,7 @@
 // Training pairs of the spec: a template and a search frame of one sequence (at most max_gap
 // frames apart), the search crop jittered in scale and centre, flips, colour jitter and one of
-// grayscale / solarise / blur. Every pair is a pure function of (seed, index), so a resumed run
+// grayscale / solarise / blur; optionally both frames stretched sideways, so that the target's shape
+// varies more than the data's. Every pair is a pure function of (seed, index), so a resumed run
 // sees the same data as one that never stopped.
 #pragma once
 #include <cstdint>
@@ -21,6 +22,7 @@ struct PairOptions {
   double flip = 0.5;
   double colour_jitter = 0.4;   // brightness, contrast, saturation factors in [1 - j, 1 + j]
   double effect_prob = 1.0;     // share of pairs given one of grayscale / solarise / blur (the spec: all)
+  double aspect_jitter = 0;     // log-normal sigma of a horizontal stretch of both frames (not in the spec)
 };
 
 struct Batch {
