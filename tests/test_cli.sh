@@ -61,6 +61,14 @@ grep -q "^previous-box  *ALL  *9  *$want " "$tmp/one.txt" || fail "previous-box 
 "$lorat" eval --sequences "$data/sequences/Crossing10" "$data/sequences/Crossing10" --model "$tmp/m.safetensors" --one-step >"$tmp/twice.txt" 2>/dev/null || fail "eval --one-step twice"
 [ "$(grep -c "^lorat  *Crossing10 " "$tmp/twice.txt")" -eq 2 ] && [ "$(grep "^lorat  *Crossing10 " "$tmp/twice.txt" | sort -u | wc -l)" -eq 1 ] ||
   fail "eval --one-step scored one sequence differently the second time: $(cat "$tmp/twice.txt")"
+# --search-scale 2 searches around a box twice the size: the model's answers change, the
+# previous-box rows do not.
+"$lorat" eval --sequences "$data/sequences" --model "$tmp/m.safetensors" --one-step --search-scale 2 >"$tmp/scaled.txt" 2>/dev/null || fail "eval --one-step --search-scale"
+cmp -s <(grep "^previous-box" "$tmp/one.txt") <(grep "^previous-box" "$tmp/scaled.txt") || fail "--search-scale changed the previous-box rows"
+cmp -s <(grep "^lorat" "$tmp/one.txt") <(grep "^lorat" "$tmp/scaled.txt") && fail "--search-scale 2 changed none of the model's answers"
+expect_error "search-scale without one-step" "--search-scale is a --one-step option" "$lorat" eval --sequences "$data/sequences" --model "$tmp/m.safetensors" --search-scale 2
+expect_error "search-scale zero" "--search-scale must be a positive factor" "$lorat" eval --sequences "$data/sequences" --model "$tmp/m.safetensors" --one-step --search-scale 0
+expect_error "search-scale not a number" "option --search-scale must be a number" "$lorat" eval --sequences "$data/sequences" --model "$tmp/m.safetensors" --one-step --search-scale big
 expect_error "one-step with baseline" "--one-step scores the model alone" "$lorat" eval --sequences "$data/sequences" --model "$tmp/m.safetensors" --one-step --baseline kcf
 expect_error "eval bad baseline" "--baseline takes csrt and/or kcf" "$lorat" eval --sequences "$data/sequences" --baseline mosse
 

@@ -73,6 +73,24 @@ TEST(Tracker, AddRemoveAndNoTargets) {
   EXPECT_EQ(r[0].id, b);
 }
 
+TEST(Tracker, SetBoxMovesTheNextSearchNotTheTemplate) {
+  Tracker t(tiny_model());
+  auto f = scene(50, 40);
+  int id = t.add_target(view(f), Box{50, 40, 20, 16});
+  const Transform template_before = t.template_transform(id);
+  const Box moved{80, 20, 30, 24};
+  t.set_box(id, moved);
+  const auto& config = t.model()->config;
+  const Transform expected = plan_crop(moved, config.search_factor, config.search_size, 160, 120).effective;
+  const Transform used = t.track(view(f)).at(0).crop;
+  EXPECT_DOUBLE_EQ(used.sx, expected.sx);
+  EXPECT_DOUBLE_EQ(used.tx, expected.tx);
+  EXPECT_DOUBLE_EQ(used.ty, expected.ty);
+  EXPECT_DOUBLE_EQ(t.template_transform(id).tx, template_before.tx);
+  EXPECT_THROW(t.set_box(id + 1, moved), Error);
+  EXPECT_THROW(t.set_box(id, Box{1, 1, 0, 5}), Error);
+}
+
 TEST(Tracker, BatchedTargetsGiveTheSameBoxesAsSingleOnes) {
   LoratModel model = tiny_model();
   std::vector<Box> starts = {{50, 40, 20, 16}, {5, 5, 30, 30}, {100, 70, 12, 40}, {140, 100, 20, 20}};

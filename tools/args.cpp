@@ -1,5 +1,7 @@
 #include "args.h"
 
+#include <cmath>
+
 #include "lorat/error.h"
 
 namespace lorat_cli {
@@ -59,6 +61,20 @@ int Args::get_int(const std::string& name, int fallback, int min, int max) const
   if (used != it->second.size() || v < min || v > max)
     throw Error("option --" + name + " must be an integer from " + std::to_string(min) + " to " + std::to_string(max) + ", not '" + it->second + "'");
   return int(v);
+}
+
+double Args::get_double(const std::string& name, double fallback) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) return fallback;
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(it->second, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != it->second.size() || !std::isfinite(v)) throw Error("option --" + name + " must be a number, not '" + it->second + "'");
+  return v;
 }
 
 }  // namespace lorat_cli

@@ -15,6 +15,7 @@ class Args {
   std::string get(const std::string& name, const std::string& fallback = "") const;
   std::string require(const std::string& name) const;
   int get_int(const std::string& name, int fallback, int min, int max) const;
+  double get_double(const std::string& name, double fallback) const;  // a finite number
   const std::vector<std::string>& positional() const { return positional_; }
 
  private:

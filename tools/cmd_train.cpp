@@ -35,17 +35,6 @@ std::string hms(double s) {
   return buf;
 }
 
-double parse_double(const Args& args, const std::string& name, double fallback) {
-  if (!args.has(name)) return fallback;
-  try {
-    size_t used = 0;
-    double v = std::stod(args.get(name), &used);
-    if (used == args.get(name).size() && std::isfinite(v)) return v;
-  } catch (const std::exception&) {
-  }
-  throw Error("option --" + name + " must be a number, not '" + args.get(name) + "'");
-}
-
 // A TCP port nobody listens on now, for the process group's store.
 int free_port() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -139,14 +128,14 @@ int cmd_train(int argc, char** argv) {
   o.out_dir = args.require("output");
   o.steps = args.get_int("steps", 1000, 1, 1 << 30);
   o.stop_after = args.get_int("stop-after", -1, 1, 1 << 30);
-  o.layer_scale_init = parse_double(args, "layer-scale-init", 0);
-  o.l1_weight = parse_double(args, "l1-weight", 0);
+  o.layer_scale_init = args.get_double("layer-scale-init", 0);
+  o.l1_weight = args.get_double("l1-weight", 0);
   if (!(o.l1_weight >= 0)) throw Error("--l1-weight must not be negative");
   o.batch = args.get_int("batch", 16, 1, 4096);
   o.accumulate = args.get_int("accumulate", 1, 1, 4096);
-  o.lr = parse_double(args, "lr", 1e-4);
-  o.weight_decay = parse_double(args, "weight-decay", 0.1);
-  o.clip = parse_double(args, "clip", 1.0);
+  o.lr = args.get_double("lr", 1e-4);
+  o.weight_decay = args.get_double("weight-decay", 0.1);
+  o.clip = args.get_double("clip", 1.0);
   o.warmup_steps = args.get_int("warmup", -1, -1, 1 << 30);
   o.workers = args.get_int("workers", 2, 1, 64);
   o.seed = uint64_t(args.get_int("seed", 1, 0, 1 << 30));
@@ -161,12 +150,12 @@ int cmd_train(int argc, char** argv) {
   // The weights stay fp32: --precision bf16 means bf16 autocast during training.
   LoadedModel loaded = load_model_from_args(args, /*convert_precision=*/false);
   lorat::PairOptions pair_options;
-  pair_options.centre_jitter = parse_double(args, "centre-jitter", pair_options.centre_jitter);
-  pair_options.scale_jitter = parse_double(args, "scale-jitter", pair_options.scale_jitter);
+  pair_options.centre_jitter = args.get_double("centre-jitter", pair_options.centre_jitter);
+  pair_options.scale_jitter = args.get_double("scale-jitter", pair_options.scale_jitter);
   if (pair_options.centre_jitter < 0 || pair_options.scale_jitter < 0) throw Error("--centre-jitter and --scale-jitter must not be negative");
-  pair_options.effect_prob = parse_double(args, "effect-prob", pair_options.effect_prob);
+  pair_options.effect_prob = args.get_double("effect-prob", pair_options.effect_prob);
   if (!(pair_options.effect_prob >= 0 && pair_options.effect_prob <= 1)) throw Error("--effect-prob must be between 0 and 1");
-  pair_options.aspect_jitter = parse_double(args, "aspect-jitter", pair_options.aspect_jitter);
+  pair_options.aspect_jitter = args.get_double("aspect-jitter", pair_options.aspect_jitter);
   if (!(pair_options.aspect_jitter >= 0 && pair_options.aspect_jitter <= 1)) throw Error("--aspect-jitter must be between 0 and 1");
   lorat::PairSource source(pointers, weights, loaded.model->config, pair_options);
   lorat::Trainer trainer(loaded.model, source, o);

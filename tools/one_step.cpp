@@ -37,7 +37,7 @@ void print_row(const char* tracker, const std::string& seq, const StepStats& s) 
 
 }  // namespace
 
-void print_one_step(const LoadedModel& model, const std::vector<lorat::Sequence>& sequences) {
+void print_one_step(const LoadedModel& model, const std::vector<lorat::Sequence>& sequences, double search_scale) {
   std::printf("%-12s %-16s %6s %7s %9s %9s %8s\n", "tracker", "sequence", "steps", "IoU", "log(w/gt)", "log(h/gt)", "centre");
   StepStats model_all, previous_all;
   std::vector<StepStats> previous_rows;
@@ -53,6 +53,10 @@ void print_one_step(const LoadedModel& model, const std::vector<lorat::Sequence>
       const lorat::Box& truth = seq.groundtruth[t];
       if (from.valid() && truth.valid()) {
         id = tracker.add_target(view_of(before), from, id);
+        if (search_scale != 1) {
+          const double w = from.w * search_scale, h = from.h * search_scale;
+          tracker.set_box(id, lorat::Box{from.cx() - w / 2, from.cy() - h / 2, w, h});
+        }
         ours.add(tracker.track(view_of(now)).at(0).box, truth);
         previous.add(from, truth);
       }

@@ -96,6 +96,12 @@ void Tracker::rescale(double sx, double sy) {
   for (auto& t : targets_) t.box = Box{t.box.x * sx, t.box.y * sy, t.box.w * sx, t.box.h * sy};
 }
 
+void Tracker::set_box(int id, const Box& box) {
+  if (!(box.valid() && std::isfinite(box.x) && std::isfinite(box.y) && std::isfinite(box.w) && std::isfinite(box.h)))
+    throw Error("set_box: the box must have a finite position and a positive size");
+  const_cast<Target&>(find(id)).box = box;
+}
+
 void Tracker::set_model(LoratModel model) {
   const ModelConfig &a = model_->config, &b = model->config;
   if (a.template_size != b.template_size || a.search_size != b.search_size || a.patch != b.patch || a.dim != b.dim)

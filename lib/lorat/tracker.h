@@ -48,6 +48,9 @@ class Tracker {
   std::vector<int> target_ids() const;
   // The last box of every target scaled (the video changed resolution mid-stream).
   void rescale(double sx, double sy);
+  // Moves one target's last box, where the next search is centred; the template stays. Throws
+  // lorat::Error for an unknown id or an empty box.
+  void set_box(int id, const Box& box);
   // Swaps the model (e.g. another adapter merged into the same base) and re-embeds every
   // template with it, so tracks continue. The new model must have the same config sizes.
   void set_model(LoratModel model);
