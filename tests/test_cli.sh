@@ -91,6 +91,8 @@ cmp -s "$tmp/straight/adapter.safetensors" "$tmp/killed/adapter.safetensors" || 
   fail "track with the trained adapter"
 expect_error "train bad dataset" "expected KIND:PATH" "$lorat" train "$data/sequences/Crossing10" --model "$tmp/m.safetensors" --output "$tmp/x"
 expect_error "train missing dataset" "$tmp/none" "$lorat" train otb:"$tmp/none" --model "$tmp/m.safetensors" --output "$tmp/x"
+expect_error "train aspect jitter" "--aspect-jitter must be between 0 and 1" "$lorat" train otb:"$data/sequences/Crossing10" --model "$tmp/m.safetensors" --output "$tmp/x" --aspect-jitter 2
+expect_error "train lr not a number" "option --lr must be a number" "$lorat" train otb:"$data/sequences/Crossing10" --model "$tmp/m.safetensors" --output "$tmp/x" --lr fast
 
 # Errors a user can make: one line naming what is wrong.
 expect_error "missing model" "$tmp/nope.safetensors" "$lorat" track "$data/sequences/Crossing10" --model "$tmp/nope.safetensors"

@@ -99,7 +99,38 @@ int cmd_train(int argc, char** argv) {
   if (args.positional().empty())
     throw Error("usage: lorat train KIND:PATH[:WEIGHT]... --model BASE --output DIR (kinds: lasot, got10k, trackingnet, otb, vot, coco)");
 
-  // Datasets first: a typo in a path fails before the model loads.
+  // Options, then datasets: a bad value or a typo in a path fails before anything loads.
+  lorat::TrainOptions o;
+  o.out_dir = args.require("output");
+  o.steps = args.get_int("steps", 1000, 1, 1 << 30);
+  o.stop_after = args.get_int("stop-after", -1, 1, 1 << 30);
+  o.layer_scale_init = args.get_double("layer-scale-init", 0);
+  o.l1_weight = args.get_double("l1-weight", 0);
+  if (!(o.l1_weight >= 0)) throw Error("--l1-weight must not be negative");
+  o.batch = args.get_int("batch", 16, 1, 4096);
+  o.accumulate = args.get_int("accumulate", 1, 1, 4096);
+  o.lr = args.get_double("lr", 1e-4);
+  o.weight_decay = args.get_double("weight-decay", 0.1);
+  o.clip = args.get_double("clip", 1.0);
+  o.warmup_steps = args.get_int("warmup", -1, -1, 1 << 30);
+  o.workers = args.get_int("workers", 2, 1, 64);
+  o.seed = uint64_t(args.get_int("seed", 1, 0, 1 << 30));
+  o.checkpoint_every = args.get_int("checkpoint-every", 100, 1, 1 << 30);
+  o.full = args.has("full") || args.has("from-scratch");
+  o.from_scratch = args.has("from-scratch");
+  o.resume = args.has("resume");
+  o.precision = args.get("precision", "fp32");
+  o.distributed = dist.get();
+  lorat::PairOptions pair_options;
+  pair_options.centre_jitter = args.get_double("centre-jitter", pair_options.centre_jitter);
+  pair_options.scale_jitter = args.get_double("scale-jitter", pair_options.scale_jitter);
+  if (pair_options.centre_jitter < 0 || pair_options.scale_jitter < 0) throw Error("--centre-jitter and --scale-jitter must not be negative");
+  pair_options.effect_prob = args.get_double("effect-prob", pair_options.effect_prob);
+  if (!(pair_options.effect_prob >= 0 && pair_options.effect_prob <= 1)) throw Error("--effect-prob must be between 0 and 1");
+  pair_options.aspect_jitter = args.get_double("aspect-jitter", pair_options.aspect_jitter);
+  if (!(pair_options.aspect_jitter >= 0 && pair_options.aspect_jitter <= 1)) throw Error("--aspect-jitter must be between 0 and 1");
+
+  // Datasets before the model: a typo in a path fails before the model loads.
   std::vector<std::unique_ptr<lorat::Dataset>> datasets;
   std::vector<const lorat::Dataset*> pointers;
   std::vector<double> weights;
@@ -124,39 +155,10 @@ int cmd_train(int argc, char** argv) {
     weights.push_back(weight);
   }
 
-  lorat::TrainOptions o;
-  o.out_dir = args.require("output");
-  o.steps = args.get_int("steps", 1000, 1, 1 << 30);
-  o.stop_after = args.get_int("stop-after", -1, 1, 1 << 30);
-  o.layer_scale_init = args.get_double("layer-scale-init", 0);
-  o.l1_weight = args.get_double("l1-weight", 0);
-  if (!(o.l1_weight >= 0)) throw Error("--l1-weight must not be negative");
-  o.batch = args.get_int("batch", 16, 1, 4096);
-  o.accumulate = args.get_int("accumulate", 1, 1, 4096);
-  o.lr = args.get_double("lr", 1e-4);
-  o.weight_decay = args.get_double("weight-decay", 0.1);
-  o.clip = args.get_double("clip", 1.0);
-  o.warmup_steps = args.get_int("warmup", -1, -1, 1 << 30);
-  o.workers = args.get_int("workers", 2, 1, 64);
-  o.seed = uint64_t(args.get_int("seed", 1, 0, 1 << 30));
-  o.checkpoint_every = args.get_int("checkpoint-every", 100, 1, 1 << 30);
-  o.full = args.has("full") || args.has("from-scratch");
-  o.from_scratch = args.has("from-scratch");
-  o.resume = args.has("resume");
-  o.precision = args.get("precision", "fp32");
-  o.distributed = dist.get();
 
   torch::manual_seed(int64_t(o.seed));  // the adapter's initial values
   // The weights stay fp32: --precision bf16 means bf16 autocast during training.
   LoadedModel loaded = load_model_from_args(args, /*convert_precision=*/false);
-  lorat::PairOptions pair_options;
-  pair_options.centre_jitter = args.get_double("centre-jitter", pair_options.centre_jitter);
-  pair_options.scale_jitter = args.get_double("scale-jitter", pair_options.scale_jitter);
-  if (pair_options.centre_jitter < 0 || pair_options.scale_jitter < 0) throw Error("--centre-jitter and --scale-jitter must not be negative");
-  pair_options.effect_prob = args.get_double("effect-prob", pair_options.effect_prob);
-  if (!(pair_options.effect_prob >= 0 && pair_options.effect_prob <= 1)) throw Error("--effect-prob must be between 0 and 1");
-  pair_options.aspect_jitter = args.get_double("aspect-jitter", pair_options.aspect_jitter);
-  if (!(pair_options.aspect_jitter >= 0 && pair_options.aspect_jitter <= 1)) throw Error("--aspect-jitter must be between 0 and 1");
   lorat::PairSource source(pointers, weights, loaded.model->config, pair_options);
   lorat::Trainer trainer(loaded.model, source, o);
   if (writer)
