@@ -141,8 +141,8 @@ void PairSource::make_pair(uint64_t seed, float* z, int64_t* mask, float* x, flo
     if (options_.aspect_jitter > 0) {
       double stretch = std::exp(normal(rng) * options_.aspect_jitter);
       zimg = stretch_width(zimg, stretch, zb);
-      ximg = xi == zi ? zimg : stretch_width(ximg, stretch, xb);
-      if (xi == zi) xb = zb;
+      if (xi == zi) ximg = zimg, xb = zb;
+      else ximg = stretch_width(ximg, stretch, xb);
     }
 
     // Jittered search box: log-normal size, uniform centre shift in units of sqrt(w h).

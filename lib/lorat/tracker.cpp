@@ -25,6 +25,11 @@ std::string box_str(const Box& b) {
   return s.str();
 }
 
+// A box a target can start from or move to: finite, with a positive width and height.
+bool finite_with_size(const Box& b) {
+  return std::isfinite(b.x) && std::isfinite(b.y) && std::isfinite(b.w) && std::isfinite(b.h) && b.w > 0 && b.h > 0;
+}
+
 }  // namespace
 
 #ifdef LORAT_HAVE_CUDA_KERNELS
@@ -65,8 +70,7 @@ const Tracker::Target& Tracker::find(int id) const {
 
 int Tracker::add_target(const ImageView& frame, const Box& box, int id) {
   frame.validate();
-  if (!(std::isfinite(box.x) && std::isfinite(box.y) && box.w > 0 && box.h > 0 && std::isfinite(box.w) && std::isfinite(box.h)))
-    throw Error("box " + box_str(box) + ": width and height must be positive");
+  if (!finite_with_size(box)) throw Error("box " + box_str(box) + ": width and height must be positive");
   if (box.x >= frame.width || box.y >= frame.height || box.x2() <= 0 || box.y2() <= 0)
     throw Error("box " + box_str(box) + " is outside the " + std::to_string(frame.width) + "x" + std::to_string(frame.height) + " frame");
   const ModelConfig& c = model_->config;
@@ -97,8 +101,7 @@ void Tracker::rescale(double sx, double sy) {
 }
 
 void Tracker::set_box(int id, const Box& box) {
-  if (!(box.valid() && std::isfinite(box.x) && std::isfinite(box.y) && std::isfinite(box.w) && std::isfinite(box.h)))
-    throw Error("set_box: the box must have a finite position and a positive size");
+  if (!finite_with_size(box)) throw Error("set_box: the box must have a finite position and a positive size");
   const_cast<Target&>(find(id)).box = box;
 }
 
