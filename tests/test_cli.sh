@@ -121,6 +121,8 @@ cat "$tmp"/syn/synth/*/groundtruth.txt | awk -F, '$1 < 0 || $2 < 0 || $1 + $3 > 
   fail "train on synth output: $(cat "$tmp/err")"
 expect_error "synth missing video" "apt-get install openclipart-png opencv-doc python3-skimage" "$lorat" synth --output "$tmp/s2" --videos "$tmp/none.avi"
 expect_error "synth bad size" "--size must be WIDTHxHEIGHT" "$lorat" synth --output "$tmp/s2" --size 10x10
+expect_error "synth bad cut-out share" "--cutout-share must be between 0 and 1, not 2" "$lorat" synth --output "$tmp/s2" --cutout-share 2
+expect_error "synth cut-out share not a number" "--cutout-share" "$lorat" synth --output "$tmp/s2" --cutout-share half
 
 # bench: a row for 1 target and one for N; --no-unmerged (tools/bench_gpu.sh) leaves out the
 # unmerged-LoRA timing and nothing else.

@@ -108,6 +108,60 @@ TEST(SynthMotion, FindsAMovingObjectAndItsBoxes) {
   EXPECT_GE(close, t.boxes.size() * 9 / 10);
 }
 
+// A tall blue bar walks across a static textured scene: its cut-outs are the bar, alpha on its
+// pixels, at every 10th frame; a small square moving beside it is under the height limit.
+TEST(SynthMotion, CutsOutTheMovingObjectByItsMask) {
+  cv::Mat background(240, 320, CV_8UC3);
+  cv::RNG rng(6);
+  rng.fill(background, cv::RNG::UNIFORM, 100, 140);
+  cv::GaussianBlur(background, background, {0, 0}, 2);
+  std::vector<cv::Mat> frames;
+  for (int i = 0; i < 80; ++i) {
+    cv::Mat f = background.clone();
+    f(cv::Rect(20 + 3 * i, 60, 20, 60)).setTo(cv::Scalar(200, 20, 20));
+    f(cv::Rect(280 - 3 * i, 180, 12, 12)).setTo(cv::Scalar(20, 200, 20));
+    frames.push_back(f);
+  }
+  auto cutouts = motion_cutouts(frames, 10, 40);
+  ASSERT_GE(cutouts.size(), 6u);
+  EXPECT_LE(cutouts.size(), 8u);
+  size_t whole = 0;  // at frame 0 the background model still holds the bar's first places
+  for (const cv::Mat& c : cutouts) {
+    ASSERT_EQ(c.type(), CV_8UC4);
+    EXPECT_NEAR(c.rows, 60, 4);
+    whole += std::abs(c.cols - 20) <= 4;
+    cv::Mat alpha, blue;
+    cv::extractChannel(c, alpha, 3);
+    EXPECT_GT(cv::countNonZero(alpha), 0.8 * c.total());
+    cv::inRange(c, cv::Scalar(180, 0, 0, 255), cv::Scalar(255, 60, 60, 255), blue);
+    EXPECT_GT(cv::countNonZero(blue), 0.8 * c.total()) << "the cut-out is not the bar";
+  }
+  EXPECT_GE(whole, cutouts.size() - 1);
+}
+
+// With cut-outs at share 1 every target is one of them: a green bar, where the clip-art is a red
+// disc. Most target boxes are mostly green (occluders can hide some of it).
+TEST(Synth, CutoutShareMakesTheTargetACutout) {
+  SynthAssets a = red_disc_assets();
+  a.cutouts.push_back(cv::Mat(60, 20, CV_8UC4, cv::Scalar(0, 220, 0, 255)));
+  a.cutout_share = 1;
+  int checked = 0, green_targets = 0;
+  for (uint64_t index = 0; index < 30; ++index) {
+    const SynthFrame f = synth_sequence(a, 3, index, 1, {200, 150})[0];
+    if (f.absent || f.box.area() < 100) continue;
+    cv::Mat hsv, green;
+    cv::cvtColor(f.image, hsv, cv::COLOR_BGR2HSV);
+    cv::inRange(hsv, cv::Scalar(50, 150, 100), cv::Scalar(70, 255, 255), green);
+    cv::Mat inside = cv::Mat::zeros(green.size(), CV_8U);
+    inside(cv::Rect(f.box) & cv::Rect({0, 0}, green.size())).setTo(255);
+    if (cv::countNonZero(green) < 30) continue;  // light or blur changed the colour
+    ++checked;
+    green_targets += cv::countNonZero(green & inside) > 0.3 * f.box.area();
+  }
+  EXPECT_GE(checked, 10);
+  EXPECT_GE(green_targets, checked * 8 / 10);
+}
+
 TEST(SynthMotion, AStaticSceneHasNoTracks) {
   cv::Mat background(240, 320, CV_8UC3, cv::Scalar(90, 120, 60));
   cv::rectangle(background, {50, 50, 40, 80}, cv::Scalar(10, 10, 10), cv::FILLED);

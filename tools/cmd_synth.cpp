@@ -79,10 +79,15 @@ cv::Mat load_clipart(const fs::path& file) {
   return trimmed.clone();
 }
 
+// Every frame of a video, resized to `width` pixels wide (0: as stored).
 std::vector<cv::Mat> read_video(const fs::path& file, int width) {
   cv::VideoCapture cap(file.string());
   std::vector<cv::Mat> frames;
   for (cv::Mat f; cap.read(f);) {
+    if (width <= 0) {
+      frames.push_back(f.clone());
+      continue;
+    }
     cv::Mat small;
     cv::resize(f, small, {width, int(std::lround(double(f.rows) * width / f.cols))}, 0, 0, cv::INTER_AREA);
     frames.push_back(small);
@@ -125,12 +130,14 @@ void write_list(const fs::path& root) {
 }  // namespace
 
 int cmd_synth(int argc, char** argv) {
-  Args args(argc, argv, {"output", "sequences", "frames", "seed", "size", "clipart", "photos", "videos", "motion-videos", "max-objects", "threads"}, {});
+  Args args(argc, argv, {"output", "sequences", "frames", "seed", "size", "clipart", "photos", "videos", "motion-videos", "cutout-share", "max-objects", "threads"}, {});
   const fs::path out = args.require("output");
   const int sequences = args.get_int("sequences", 2000, 0, 10000000);
   const int frames = args.get_int("frames", 24, 2, 10000);
   const uint64_t seed = uint64_t(args.get_int("seed", 1, 0, 1 << 30));
   const int max_objects = args.get_int("max-objects", 2000, 1, 1000000);
+  const double cutout_share = args.get_double("cutout-share", 0);
+  if (cutout_share < 0 || cutout_share > 1) throw Error("--cutout-share must be between 0 and 1, not " + args.get("cutout-share"));
   const int threads = args.get_int("threads", int(std::max(1u, std::thread::hardware_concurrency())), 1, 256);
   cv::Size canvas(320, 240);
   if (args.has("size")) {
@@ -167,10 +174,17 @@ int cmd_synth(int argc, char** argv) {
     assets.video_frames.push_back(read_video(v, 480));
     if (assets.video_frames.back().size() < 2) throw Error("video '" + v + "' has no frames OpenCV can read");
   }
+  if (cutout_share > 0) {
+    // Cut at the video's own resolution: people in a street scene are small.
+    for (const auto& v : motion_files)
+      for (cv::Mat& c : motion_cutouts(read_video(v, 0), 8, 40)) assets.cutouts.push_back(std::move(c));
+    if (assets.cutouts.empty()) throw Error("--cutout-share: no moving object at least 40 px tall in the --motion-videos");
+    assets.cutout_share = cutout_share;
+  }
   if (assets.objects.empty() && assets.photos.empty())
     throw Error("no clip-art or photos found (looked in " + args.get("clipart", clipart_dirs.empty() ? "" : clipart_dirs[0]) + " and the photo folders); " + kInstallHint);
-  std::fprintf(stderr, "assets: %zu clip-art objects, %zu photos, %zu videos (%.0f s)\n", assets.objects.size(), assets.photos.size(),
-               assets.video_frames.size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  std::fprintf(stderr, "assets: %zu clip-art objects, %zu photos, %zu videos, %zu cut-outs (%.0f s)\n", assets.objects.size(),
+               assets.photos.size(), assets.video_frames.size(), assets.cutouts.size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 
   fs::create_directories(out / "synth");
   std::atomic<int> written{0};

@@ -32,7 +32,7 @@ const char* kUsage =
     "                         train a LoRA adapter (or every weight with --full; --from-scratch also trains pos_embed); --resume continues after a crash\n"
     "  bench --model BUNDLE [--targets N] [--frames K] [--precision P] [--device D] [--threads T] [--no-unmerged]\n"
     "                         time per frame (crop, model, decode), FPS, FLOPs vs the measured matmul peak, LoRA cost\n"
-    "  synth --output DIR [--sequences N] [--frames F] [--seed S] [--size WxH] [--clipart D,..] [--photos D,..] [--videos F,..]\n        [--motion-videos F,..] [--max-objects N] [--threads T]\n"
+    "  synth --output DIR [--sequences N] [--frames F] [--seed S] [--size WxH] [--clipart D,..] [--photos D,..] [--videos F,..]\n        [--motion-videos F,..] [--cutout-share P] [--max-objects N] [--threads T]\n"
     "                         training sequences (GOT-10k folders): synthetic scenes over real backgrounds, moving blobs of videos\n";
 
 struct Command {

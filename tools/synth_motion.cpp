@@ -1,6 +1,7 @@
 #include "synth_motion.h"
 
 #include <algorithm>
+#include <functional>
 
 #include <opencv2/imgproc.hpp>
 #include <opencv2/video/background_segm.hpp>
@@ -14,11 +15,17 @@ double iou(const cv::Rect& a, const cv::Rect& b) {
   return inter / (a.area() + b.area() - inter);
 }
 
-// Blobs of one foreground mask: shadows (MOG2 marks them 127) dropped, small parts joined.
-std::vector<cv::Rect> blobs(const cv::Mat& foreground, int min_area) {
+// A MOG2 foreground mask as 0/255: shadows (MOG2 marks them 127) dropped, specks removed, small
+// gaps closed.
+cv::Mat clean_mask(const cv::Mat& foreground) {
   cv::Mat mask = foreground > 200;
   cv::morphologyEx(mask, mask, cv::MORPH_OPEN, cv::getStructuringElement(cv::MORPH_ELLIPSE, {3, 3}));
   cv::morphologyEx(mask, mask, cv::MORPH_CLOSE, cv::getStructuringElement(cv::MORPH_ELLIPSE, {9, 9}));
+  return mask;
+}
+
+// Boxes of the blobs of a clean mask worth keeping.
+std::vector<cv::Rect> blobs(const cv::Mat& mask, int min_area) {
   cv::Mat labels, stats, centroids;
   int n = cv::connectedComponentsWithStats(mask, labels, stats, centroids);
   std::vector<cv::Rect> out;
@@ -32,18 +39,27 @@ std::vector<cv::Rect> blobs(const cv::Mat& foreground, int min_area) {
   return out;
 }
 
+// Runs MOG2 over the video twice (the first pass learns the background) and calls
+// visit(frame index, clean mask, blob boxes) for each frame of the second pass.
+void for_each_foreground(const std::vector<cv::Mat>& frames,
+                         const std::function<void(int, const cv::Mat&, const std::vector<cv::Rect>&)>& visit) {
+  if (frames.empty()) return;
+  auto mog = cv::createBackgroundSubtractorMOG2(200, 16, true);
+  const int min_area = std::max(64, frames[0].cols * frames[0].rows / 1500);
+  cv::Mat foreground;
+  for (const cv::Mat& f : frames) mog->apply(f, foreground);
+  for (int f = 0; f < int(frames.size()); ++f) {
+    mog->apply(frames[size_t(f)], foreground);
+    cv::Mat mask = clean_mask(foreground);
+    visit(f, mask, blobs(mask, min_area));
+  }
+}
+
 }  // namespace
 
 std::vector<MotionTrack> find_motion_tracks(const std::vector<cv::Mat>& frames, int min_length, int max_length) {
-  if (frames.empty()) return {};
-  auto mog = cv::createBackgroundSubtractorMOG2(200, 16, true);
-  const int min_area = std::max(64, frames[0].cols * frames[0].rows / 1500);
   std::vector<MotionTrack> done, active;
-  cv::Mat foreground;
-  for (const cv::Mat& f : frames) mog->apply(f, foreground);  // a first pass learns the background
-  for (int f = 0; f < int(frames.size()); ++f) {
-    mog->apply(frames[size_t(f)], foreground);
-    std::vector<cv::Rect> found = blobs(foreground, min_area);
+  for_each_foreground(frames, [&](int f, const cv::Mat&, const std::vector<cv::Rect>& found) {
     std::vector<bool> taken(found.size(), false);
     std::vector<MotionTrack> still;
     for (MotionTrack& t : active) {
@@ -65,7 +81,7 @@ std::vector<MotionTrack> find_motion_tracks(const std::vector<cv::Mat>& frames, 
     for (size_t i = 0; i < found.size(); ++i)
       if (!taken[i]) still.push_back({f, {found[i]}});
     active = std::move(still);
-  }
+  });
   for (MotionTrack& t : active)
     if (int(t.boxes.size()) >= min_length) done.push_back(std::move(t));
 
@@ -82,6 +98,21 @@ std::vector<MotionTrack> find_motion_tracks(const std::vector<cv::Mat>& frames, 
         pieces.push_back({t.first_frame + int(start), {t.boxes.begin() + long(start), t.boxes.begin() + long(end)}});
       }
   return pieces;
+}
+
+std::vector<cv::Mat> motion_cutouts(const std::vector<cv::Mat>& frames, int every, int min_height) {
+  std::vector<cv::Mat> out;
+  for_each_foreground(frames, [&](int f, const cv::Mat& mask, const std::vector<cv::Rect>& found) {
+    if (f % every != 0) return;
+    for (const cv::Rect& r : found) {
+      if (r.height < min_height) continue;
+      cv::Mat bgra;
+      cv::cvtColor(frames[size_t(f)](r), bgra, cv::COLOR_BGR2BGRA);
+      cv::insertChannel(mask(r), bgra, 3);
+      out.push_back(bgra);
+    }
+  });
+  return out;
 }
 
 }  // namespace lorat_cli

@@ -193,11 +193,17 @@ std::vector<SynthFrame> synth_sequence(const SynthAssets& assets, uint64_t seed,
   std::vector<cv::Mat> bg = backgrounds(assets, r, frames, canvas);
 
   Mover target;
-  target.look = any_object(assets, r);
+  // No cut-outs, no draw: the sequences of a run without them stay as they were.
+  const bool cutout = !assets.cutouts.empty() && chance(r, assets.cutout_share);
+  target.look = cutout ? assets.cutouts[pick(r, assets.cutouts.size())] : any_object(assets, r);
   target.cx = uni(r, 0.2, 0.8) * canvas.width, target.cy = uni(r, 0.2, 0.8) * canvas.height;
   target.size = std::exp(uni(r, std::log(16.0), std::log(0.4 * canvas.height)));
-  // A third of the targets are tall and thin, like people; real footage is full of them.
-  target.aspect = chance(r, 0.35) ? std::exp(uni(r, 0.4, 1.2)) : std::exp(gauss(r, 0.3));
+  // A third of the targets are tall and thin, like people; real footage is full of them. A cut-out
+  // keeps about its own shape.
+  if (cutout)
+    target.aspect = std::exp(gauss(r, 0.1));
+  else
+    target.aspect = chance(r, 0.35) ? std::exp(uni(r, 0.4, 1.2)) : std::exp(gauss(r, 0.3));
   target.accel = chance(r, 0.2) ? uni(r, 0.03, 0.12) * target.size : uni(r, 0.2, 1.5);
   target.size_trend = uni(r, -0.015, 0.015);
   target.rotates = chance(r, 0.4);
@@ -208,7 +214,11 @@ std::vector<SynthFrame> synth_sequence(const SynthAssets& assets, uint64_t seed,
   int distractors = int(pick(r, 4));
   for (int i = 0; i < distractors; ++i) {
     Mover d;
-    d.look = chance(r, 0.35) ? recoloured(target.look, r) : any_object(assets, r);
+    // A cut-out's distractors are often other cut-outs: people among people.
+    if (cutout && chance(r, 0.5))
+      d.look = assets.cutouts[pick(r, assets.cutouts.size())];
+    else
+      d.look = chance(r, 0.35) ? recoloured(target.look, r) : any_object(assets, r);
     d.cx = uni(r, 0.1, 0.9) * canvas.width, d.cy = uni(r, 0.1, 0.9) * canvas.height;
     d.size = target.size * std::exp(gauss(r, 0.3));
     d.aspect = target.aspect * std::exp(gauss(r, 0.2));

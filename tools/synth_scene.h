@@ -15,6 +15,8 @@ struct SynthAssets {
   std::vector<cv::Mat> objects;                    // CV_8UC4, trimmed to their alpha box
   std::vector<cv::Mat> photos;                     // CV_8UC3
   std::vector<std::vector<cv::Mat>> video_frames;  // per video, CV_8UC3 frames at canvas scale
+  std::vector<cv::Mat> cutouts;                    // CV_8UC4, real objects cut out by their motion
+  double cutout_share = 0;                         // share of targets taken from cutouts
 };
 
 struct SynthFrame {
