@@ -79,15 +79,11 @@ cv::Mat load_clipart(const fs::path& file) {
   return trimmed.clone();
 }
 
-// Every frame of a video, resized to `width` pixels wide (0: as stored).
+// Every frame of a video, resized to `width` pixels wide.
 std::vector<cv::Mat> read_video(const fs::path& file, int width) {
   cv::VideoCapture cap(file.string());
   std::vector<cv::Mat> frames;
   for (cv::Mat f; cap.read(f);) {
-    if (width <= 0) {
-      frames.push_back(f.clone());
-      continue;
-    }
     cv::Mat small;
     cv::resize(f, small, {width, int(std::lround(double(f.rows) * width / f.cols))}, 0, 0, cv::INTER_AREA);
     frames.push_back(small);
@@ -175,9 +171,13 @@ int cmd_synth(int argc, char** argv) {
     if (assets.video_frames.back().size() < 2) throw Error("video '" + v + "' has no frames OpenCV can read");
   }
   if (cutout_share > 0) {
-    // Cut at the video's own resolution: people in a street scene are small.
-    for (const auto& v : motion_files)
-      for (cv::Mat& c : motion_cutouts(read_video(v, 0), 8, 40)) assets.cutouts.push_back(std::move(c));
+    // Cut at the video's own resolution (people in a street scene are small), but at most 960 px
+    // wide: every frame is held in memory.
+    for (const auto& v : motion_files) {
+      const int native = int(cv::VideoCapture(v).get(cv::CAP_PROP_FRAME_WIDTH));
+      const int width = native > 0 ? std::min(960, native) : 960;
+      for (cv::Mat& c : motion_cutouts(read_video(v, width), 8, 40)) assets.cutouts.push_back(std::move(c));
+    }
     if (assets.cutouts.empty()) throw Error("--cutout-share: no moving object at least 40 px tall in the --motion-videos");
     assets.cutout_share = cutout_share;
   }
