@@ -80,12 +80,18 @@ TEST(Synth, GroundTruthIsWhereTheObjectWasDrawn) {
   EXPECT_GE(matched, 10);
 }
 
-// A dark square walks across a static textured scene: one track, boxes on the square.
-TEST(SynthMotion, FindsAMovingObjectAndItsBoxes) {
+// A static 320x240 scene of smooth grey texture, for the motion tests.
+cv::Mat textured_background(uint64_t seed) {
   cv::Mat background(240, 320, CV_8UC3);
-  cv::RNG rng(5);
+  cv::RNG rng(seed);
   rng.fill(background, cv::RNG::UNIFORM, 100, 140);
   cv::GaussianBlur(background, background, {0, 0}, 2);
+  return background;
+}
+
+// A dark square walks across a static textured scene: one track, boxes on the square.
+TEST(SynthMotion, FindsAMovingObjectAndItsBoxes) {
+  const cv::Mat background = textured_background(5);
   std::vector<cv::Mat> frames;
   std::vector<cv::Rect> truth;
   for (int i = 0; i < 80; ++i) {
@@ -111,10 +117,7 @@ TEST(SynthMotion, FindsAMovingObjectAndItsBoxes) {
 // A tall blue bar walks across a static textured scene: its cut-outs are the bar, alpha on its
 // pixels, at every 10th frame; a small square moving beside it is under the height limit.
 TEST(SynthMotion, CutsOutTheMovingObjectByItsMask) {
-  cv::Mat background(240, 320, CV_8UC3);
-  cv::RNG rng(6);
-  rng.fill(background, cv::RNG::UNIFORM, 100, 140);
-  cv::GaussianBlur(background, background, {0, 0}, 2);
+  const cv::Mat background = textured_background(6);
   std::vector<cv::Mat> frames;
   for (int i = 0; i < 80; ++i) {
     cv::Mat f = background.clone();
