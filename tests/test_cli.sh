@@ -66,6 +66,17 @@ grep -q "^previous-box  *ALL  *9  *$want " "$tmp/one.txt" || fail "previous-box 
 "$lorat" eval --sequences "$data/sequences" --model "$tmp/m.safetensors" --one-step --search-scale 2 >"$tmp/scaled.txt" 2>/dev/null || fail "eval --one-step --search-scale"
 cmp -s <(grep "^previous-box" "$tmp/one.txt") <(grep "^previous-box" "$tmp/scaled.txt") || fail "--search-scale changed the previous-box rows"
 cmp -s <(grep "^lorat" "$tmp/one.txt") <(grep "^lorat" "$tmp/scaled.txt") && fail "--search-scale 2 changed none of the model's answers"
+# --follow: the change of the mean size ratios from --search-scale 0.77 to 1.3, over log(1.3 / 0.77),
+# as the two runs' own ALL rows give it (they print 3 decimals, hence the tolerance).
+"$lorat" eval --sequences "$data/sequences" --model "$tmp/m.safetensors" --one-step --follow >"$tmp/follow.txt" 2>/dev/null || fail "eval --one-step --follow"
+for k in 0.77 1.3; do
+  "$lorat" eval --sequences "$data/sequences" --model "$tmp/m.safetensors" --one-step --search-scale $k 2>/dev/null | grep "^lorat  *ALL " >>"$tmp/scales.txt"
+done
+awk 'NR == FNR { w[FNR] = $5; h[FNR] = $6; next } /^lorat  *ALL / { d = log(1.3 / 0.77); fw = (w[2] - w[1]) / d; fh = (h[2] - h[1]) / d
+  ok = (fw - $4) ^ 2 < 1e-4 && (fh - $5) ^ 2 < 1e-4; found = 1 } END { exit !(found && ok) }' "$tmp/scales.txt" "$tmp/follow.txt" ||
+  fail "--follow is not the size change between --search-scale 0.77 and 1.3: $(cat "$tmp/follow.txt" "$tmp/scales.txt")"
+expect_error "follow without one-step" "--follow is a --one-step option" "$lorat" eval --sequences "$data/sequences" --model "$tmp/m.safetensors" --follow
+expect_error "follow with search-scale" "--follow sets its own search scales" "$lorat" eval --sequences "$data/sequences" --model "$tmp/m.safetensors" --one-step --follow --search-scale 2
 expect_error "search-scale without one-step" "--search-scale is a --one-step option" "$lorat" eval --sequences "$data/sequences" --model "$tmp/m.safetensors" --search-scale 2
 expect_error "search-scale zero" "--search-scale must be a positive factor" "$lorat" eval --sequences "$data/sequences" --model "$tmp/m.safetensors" --one-step --search-scale 0
 expect_error "search-scale not a number" "option --search-scale must be a number" "$lorat" eval --sequences "$data/sequences" --model "$tmp/m.safetensors" --one-step --search-scale big

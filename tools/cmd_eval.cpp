@@ -127,15 +127,18 @@ void print_row(const std::string& tracker, const std::string& seq, const lorat::
 int cmd_eval(int argc, char** argv) {
   std::set<std::string> valued = kModelOptions;
   valued.insert({"sequences", "baseline", "output-dir", "search-scale"});
-  Args args(argc, argv, valued, {"one-step"});
+  Args args(argc, argv, valued, {"one-step", "follow"});
   std::vector<std::string> dirs = args.positional();
   if (args.has("sequences")) dirs.insert(dirs.begin(), args.get("sequences"));
-  if (dirs.empty()) throw Error("usage: lorat eval --sequences DIR... --model M [--baseline csrt,kcf] [--output-dir D] [--one-step [--search-scale K]]");
+  if (dirs.empty()) throw Error("usage: lorat eval --sequences DIR... --model M [--baseline csrt,kcf] [--output-dir D] [--one-step [--search-scale K | --follow]]");
   const bool one_step = args.has("one-step");
   if (one_step && (args.has("baseline") || args.has("output-dir")))
     throw Error("--one-step scores the model alone (with the previous ground-truth box beside it): drop --baseline and --output-dir");
   if (one_step && !args.has("model") && !args.has("base")) throw Error("--one-step needs a model: give --model (or --variant/--base)");
   if (args.has("search-scale") && !one_step) throw Error("--search-scale is a --one-step option");
+  const bool follow = args.has("follow");
+  if (follow && !one_step) throw Error("--follow is a --one-step option");
+  if (follow && args.has("search-scale")) throw Error("--follow sets its own search scales (0.77 and 1.3): drop --search-scale");
   const double search_scale = args.get_double("search-scale", 1.0);
   if (!(search_scale > 0 && search_scale < 100)) throw Error("--search-scale must be a positive factor below 100");
   std::vector<lorat::Sequence> sequences;
@@ -152,7 +155,10 @@ int cmd_eval(int argc, char** argv) {
     loaded = std::make_unique<LoadedModel>(load_model_from_args(args));
     std::fprintf(stderr, "model: %s\n", loaded->description.c_str());
     if (one_step) {
-      print_one_step(*loaded, sequences, search_scale);
+      if (follow)
+        print_follow(*loaded, sequences);
+      else
+        print_one_step(*loaded, sequences, search_scale);
       return 0;
     }
     trackers.emplace_back("lorat", std::make_unique<LoratEval>(*loaded));

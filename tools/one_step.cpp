@@ -35,12 +35,13 @@ void print_row(const char* tracker, const std::string& seq, const StepStats& s) 
   std::printf("%-12s %-16s %6d %7.3f %+9.3f %+9.3f %8.3f\n", tracker, seq.c_str(), s.steps, s.iou / n, s.log_w / n, s.log_h / n, s.centre / n);
 }
 
-}  // namespace
+// One row per sequence, for the model and for the previous ground-truth box.
+struct OneStepRun {
+  std::vector<StepStats> model, previous;
+};
 
-void print_one_step(const LoadedModel& model, const std::vector<lorat::Sequence>& sequences, double search_scale) {
-  std::printf("%-12s %-16s %6s %7s %9s %9s %8s\n", "tracker", "sequence", "steps", "IoU", "log(w/gt)", "log(h/gt)", "centre");
-  StepStats model_all, previous_all;
-  std::vector<StepStats> previous_rows;
+OneStepRun run_one_step(const LoadedModel& model, const std::vector<lorat::Sequence>& sequences, double search_scale) {
+  OneStepRun run;
   lorat::Tracker tracker(model.model, lorat::TrackerOptions{model.device});
   int id = 0;  // the one target, restarted at every step of every sequence
   for (const auto& seq : sequences) {
@@ -62,14 +63,46 @@ void print_one_step(const LoadedModel& model, const std::vector<lorat::Sequence>
       }
       before = now;
     }
-    print_row("lorat", seq.name, ours);
-    model_all.add(ours);
-    previous_all.add(previous);
-    previous_rows.push_back(previous);
+    run.model.push_back(ours);
+    run.previous.push_back(previous);
   }
-  print_row("lorat", "ALL", model_all);
-  for (size_t i = 0; i < sequences.size(); ++i) print_row("previous-box", sequences[i].name, previous_rows[i]);
-  print_row("previous-box", "ALL", previous_all);
+  return run;
+}
+
+StepStats sum(const std::vector<StepStats>& rows) {
+  StepStats all;
+  for (const auto& r : rows) all.add(r);
+  return all;
+}
+
+void print_follow_row(const std::string& seq, const StepStats& small, const StepStats& large) {
+  if (small.steps == 0) {
+    std::printf("%-12s %-16s %6d %9s %9s\n", "lorat", seq.c_str(), 0, "-", "-");
+    return;
+  }
+  const double span = std::log(kFollowLargeScale / kFollowSmallScale);
+  const double w = (large.log_w / large.steps - small.log_w / small.steps) / span;
+  const double h = (large.log_h / large.steps - small.log_h / small.steps) / span;
+  std::printf("%-12s %-16s %6d %9.2f %9.2f\n", "lorat", seq.c_str(), small.steps, w, h);
+}
+
+}  // namespace
+
+void print_one_step(const LoadedModel& model, const std::vector<lorat::Sequence>& sequences, double search_scale) {
+  std::printf("%-12s %-16s %6s %7s %9s %9s %8s\n", "tracker", "sequence", "steps", "IoU", "log(w/gt)", "log(h/gt)", "centre");
+  const OneStepRun run = run_one_step(model, sequences, search_scale);
+  for (size_t i = 0; i < sequences.size(); ++i) print_row("lorat", sequences[i].name, run.model[i]);
+  print_row("lorat", "ALL", sum(run.model));
+  for (size_t i = 0; i < sequences.size(); ++i) print_row("previous-box", sequences[i].name, run.previous[i]);
+  print_row("previous-box", "ALL", sum(run.previous));
+}
+
+void print_follow(const LoadedModel& model, const std::vector<lorat::Sequence>& sequences) {
+  const OneStepRun small = run_one_step(model, sequences, kFollowSmallScale);
+  const OneStepRun large = run_one_step(model, sequences, kFollowLargeScale);
+  std::printf("%-12s %-16s %6s %9s %9s\n", "tracker", "sequence", "steps", "follow(w)", "follow(h)");
+  for (size_t i = 0; i < sequences.size(); ++i) print_follow_row(sequences[i].name, small.model[i], large.model[i]);
+  print_follow_row("ALL", sum(small.model), sum(large.model));
 }
 
 }  // namespace lorat_cli
