@@ -27,6 +27,19 @@ SynthAssets red_disc_assets() {
   return a;
 }
 
+// Pixels of `image` whose HSV lies in [lo, hi]: how many in all, and how many inside `box`.
+struct ColourCount {
+  int total = 0, in_box = 0;
+};
+ColourCount count_colour(const cv::Mat& image, const cv::Scalar& lo, const cv::Scalar& hi, const cv::Rect2d& box) {
+  cv::Mat hsv, match;
+  cv::cvtColor(image, hsv, cv::COLOR_BGR2HSV);
+  cv::inRange(hsv, lo, hi, match);
+  cv::Mat inside = cv::Mat::zeros(match.size(), CV_8U);
+  inside(cv::Rect(box) & cv::Rect({0, 0}, match.size())).setTo(255);
+  return {cv::countNonZero(match), cv::countNonZero(match & inside)};
+}
+
 TEST(Synth, SameSeedAndIndexGiveTheSameSequence) {
   SynthAssets a = red_disc_assets();
   auto one = synth_sequence(a, 7, 3, 6, {160, 120}), two = synth_sequence(a, 7, 3, 6, {160, 120});
@@ -67,12 +80,7 @@ TEST(Synth, GroundTruthIsWhereTheObjectWasDrawn) {
     auto seq = synth_sequence(a, 2, index, 1, {200, 150});
     const SynthFrame& f = seq[0];
     if (f.absent || f.box.area() < 100) continue;
-    cv::Mat hsv, red;
-    cv::cvtColor(f.image, hsv, cv::COLOR_BGR2HSV);
-    cv::inRange(hsv, cv::Scalar(0, 200, 150), cv::Scalar(4, 255, 255), red);
-    cv::Mat inside = cv::Mat::zeros(red.size(), CV_8U);
-    inside(cv::Rect(f.box) & cv::Rect({0, 0}, red.size())).setTo(255);
-    int total = cv::countNonZero(red), in_box = cv::countNonZero(red & inside);
+    const auto [total, in_box] = count_colour(f.image, cv::Scalar(0, 200, 150), cv::Scalar(4, 255, 255), f.box);
     if (total < 50) continue;  // the frame's light or blur changed the colour; nothing to check
     // Most red pixels are the target's: exact copies among the distractors are rare.
     if (in_box > 0.9 * total) ++matched;
@@ -152,14 +160,10 @@ TEST(Synth, CutoutShareMakesTheTargetACutout) {
   for (uint64_t index = 0; index < 30; ++index) {
     const SynthFrame f = synth_sequence(a, 3, index, 1, {200, 150})[0];
     if (f.absent || f.box.area() < 100) continue;
-    cv::Mat hsv, green;
-    cv::cvtColor(f.image, hsv, cv::COLOR_BGR2HSV);
-    cv::inRange(hsv, cv::Scalar(50, 150, 100), cv::Scalar(70, 255, 255), green);
-    cv::Mat inside = cv::Mat::zeros(green.size(), CV_8U);
-    inside(cv::Rect(f.box) & cv::Rect({0, 0}, green.size())).setTo(255);
-    if (cv::countNonZero(green) < 30) continue;  // light or blur changed the colour
+    const auto [total, in_box] = count_colour(f.image, cv::Scalar(50, 150, 100), cv::Scalar(70, 255, 255), f.box);
+    if (total < 30) continue;  // light or blur changed the colour
     ++checked;
-    green_targets += cv::countNonZero(green & inside) > 0.3 * f.box.area();
+    green_targets += in_box > 0.3 * f.box.area();
   }
   EXPECT_GE(checked, 10);
   EXPECT_GE(green_targets, checked * 8 / 10);

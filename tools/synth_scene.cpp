@@ -38,6 +38,9 @@ cv::Mat any_object(const SynthAssets& a, Rng& r) {
   return photo_patch(a, r);
 }
 
+// One of the real objects cut out of the motion videos (the caller checks there are some).
+cv::Mat any_cutout(const SynthAssets& a, Rng& r) { return a.cutouts[pick(r, a.cutouts.size())]; }
+
 // A look-alike: the same object with its colours shifted (or not at all).
 cv::Mat recoloured(const cv::Mat& look, Rng& r) {
   cv::Mat out = look.clone();
@@ -195,7 +198,7 @@ std::vector<SynthFrame> synth_sequence(const SynthAssets& assets, uint64_t seed,
   Mover target;
   // No cut-outs, no draw: the sequences of a run without them stay as they were.
   const bool cutout = !assets.cutouts.empty() && chance(r, assets.cutout_share);
-  target.look = cutout ? assets.cutouts[pick(r, assets.cutouts.size())] : any_object(assets, r);
+  target.look = cutout ? any_cutout(assets, r) : any_object(assets, r);
   target.cx = uni(r, 0.2, 0.8) * canvas.width, target.cy = uni(r, 0.2, 0.8) * canvas.height;
   target.size = std::exp(uni(r, std::log(16.0), std::log(0.4 * canvas.height)));
   // A third of the targets are tall and thin, like people; real footage is full of them. A cut-out
@@ -216,7 +219,7 @@ std::vector<SynthFrame> synth_sequence(const SynthAssets& assets, uint64_t seed,
     Mover d;
     // A cut-out's distractors are often other cut-outs: people among people.
     if (cutout && chance(r, 0.5))
-      d.look = assets.cutouts[pick(r, assets.cutouts.size())];
+      d.look = any_cutout(assets, r);
     else
       d.look = chance(r, 0.35) ? recoloured(target.look, r) : any_object(assets, r);
     d.cx = uni(r, 0.1, 0.9) * canvas.width, d.cy = uni(r, 0.1, 0.9) * canvas.height;
