@@ -48,6 +48,23 @@ cmp -s "$tmp/default.csv" "$tmp/explicit.csv" || fail "the default model's boxes
 "$lorat" eval --sequences "$data/sequences" --model "$tmp/m.safetensors" --baseline kcf >"$tmp/eval.txt" 2>/dev/null || fail "eval"
 grep -q "^lorat  *Crossing10  *10 " "$tmp/eval.txt" || fail "eval has no lorat row for Crossing10: $(cat "$tmp/eval.txt")"
 grep -q "^kcf  *ALL " "$tmp/eval.txt" || fail "eval has no kcf ALL row"
+# --starts 2: passes from frames 0 and 5 (10 + 5 frames scored), boxes of the second pass in
+# Crossing10-from-5.csv starting at frame 5's ground truth; the pooled AUC is what both files score
+# against the ground truth (computed here independently).
+"$lorat" eval --sequences "$data/sequences" --model "$tmp/m.safetensors" --baseline kcf --starts 2 --output-dir "$tmp/starts" >"$tmp/starts.txt" 2>/dev/null || fail "eval --starts 2"
+grep -q "^lorat  *Crossing10  *15 " "$tmp/starts.txt" || fail "eval --starts 2 has no 15-frame lorat row: $(cat "$tmp/starts.txt")"
+grep -q "^5,198,149,17,46$" "$tmp/starts/kcf/Crossing10-from-5.csv" 2>/dev/null ||
+  fail "the second pass does not start at frame 5's 0-based ground truth: $(head -2 "$tmp/starts/kcf/Crossing10-from-5.csv")"
+auc=$(cat "$tmp/starts/kcf/Crossing10.csv" "$tmp/starts/kcf/Crossing10-from-5.csv" | tr -s ' \t' ',' | awk -F, -v gt="$data/sequences/Crossing10/groundtruth_rect.txt" '
+  BEGIN { while ((getline line <gt) > 0) { split(line, g, /[ \t,]+/); n++; x[n - 1] = g[1] - 1; y[n - 1] = g[2] - 1; w[n - 1] = g[3]; h[n - 1] = g[4] } }
+  $1 ~ /^[0-9]+$/ { f = $1; iw = ($2 + $4 < x[f] + w[f] ? $2 + $4 : x[f] + w[f]) - ($2 > x[f] ? $2 : x[f])
+    ih = ($3 + $5 < y[f] + h[f] ? $3 + $5 : y[f] + h[f]) - ($3 > y[f] ? $3 : y[f]); i = (iw > 0 && ih > 0) ? iw * ih : 0
+    o = i / ($4 * $5 + w[f] * h[f] - i); for (k = 0; k <= 20; k++) s += (o > k / 20) ? 1 : 0; m++ }
+  END { printf "%.4f", s / (21 * m) }')
+awk -v want="$auc" '/^kcf  *Crossing10 / { found = 1; ok = $3 == 15 && ($4 - want) ^ 2 < 1e-6 } END { exit !(found && ok) }' "$tmp/starts.txt" ||
+  fail "eval --starts 2: kcf's pooled row is not what its two passes score ($auc over 15 frames): $(cat "$tmp/starts.txt")"
+expect_error "starts zero" "option --starts must be an integer from 1 to 1000" "$lorat" eval --sequences "$data/sequences" --baseline kcf --starts 0
+expect_error "starts with one-step" "--one-step scores the model alone" "$lorat" eval --sequences "$data/sequences" --model "$tmp/m.safetensors" --one-step --starts 2
 # --one-step: the model's rows, and the previous-box rows, whose IoU is the ground truth's own
 # frame-to-frame overlap (computed here independently).
 "$lorat" eval --sequences "$data/sequences" --model "$tmp/m.safetensors" --one-step >"$tmp/one.txt" 2>/dev/null || fail "eval --one-step"

@@ -45,6 +45,10 @@ TEST(Config, JsonRoundTripAndRsLoraScale) {
   ModelConfig back = ModelConfig::from_json(c.to_json(), "test");
   EXPECT_EQ(back.to_json(), c.to_json());
   EXPECT_DOUBLE_EQ(back.lora_scale(), 64 / 8.0);
+  // The tracker settings: the spec's by default, a bundle's own when it sets them.
+  EXPECT_EQ(c.size_update_rate, 1);
+  c.size_update_rate = 0.3;
+  EXPECT_EQ(ModelConfig::from_json(c.to_json(), "test").size_update_rate, 0.3);
 }
 
 static std::string error_of(const std::string& json) {
@@ -65,6 +69,8 @@ TEST(Config, BadConfigs) {
   EXPECT_THAT(error_of(R"({"name":"x","dim":"64","depth":1,"heads":2})"), HasSubstr("\"dim\" has the wrong type"));
   EXPECT_THAT(error_of(R"({"name":"x","dim":64,"depth":1,"heads":2,"search_size":100})"), HasSubstr("multiples of patch"));
   EXPECT_THAT(error_of(R"({"name":"x","dim":64,"depth":1,"heads":2,"mlp":"relu"})"), HasSubstr("mlp must be"));
+  EXPECT_THAT(error_of(R"({"name":"x","dim":64,"depth":1,"heads":2,"size_update_rate":0})"), HasSubstr("size_update_rate must be in (0, 1]"));
+  EXPECT_THAT(error_of(R"({"name":"x","dim":64,"depth":1,"heads":2,"size_update_rate":1.5})"), HasSubstr("size_update_rate must be in (0, 1]"));
 }
 
 TEST(Config, UnknownVariantListsTheKnownOnes) {

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <filesystem>
 #include <fstream>
 
@@ -235,6 +237,24 @@ TEST(Box, Iou) {
   EXPECT_DOUBLE_EQ(lorat::iou({0, 0, 10, 10}, {20, 20, 5, 5}), 0.0);
   EXPECT_DOUBLE_EQ(lorat::iou({0, 0, 10, 10}, Box{}), 0.0);
   EXPECT_DOUBLE_EQ(lorat::iou(Box{}, Box{}), 0.0);
+}
+
+// The tracker's size smoothing (size_update_rate): the new box's centre, a size part way in log space.
+TEST(Box, BlendSize) {
+  lorat::Box previous{0, 0, 10, 40}, next{100, 50, 40, 10};
+  lorat::Box half = lorat::blend_size(previous, next, 0.5);
+  EXPECT_DOUBLE_EQ(half.w, 20);  // sqrt(10 * 40)
+  EXPECT_DOUBLE_EQ(half.h, 20);
+  EXPECT_DOUBLE_EQ(half.cx(), next.cx());
+  EXPECT_DOUBLE_EQ(half.cy(), next.cy());
+  lorat::Box quarter = lorat::blend_size(previous, next, 0.25);
+  EXPECT_NEAR(quarter.w, 10 * std::pow(4.0, 0.25), 1e-9);
+  EXPECT_NEAR(quarter.h, 40 * std::pow(0.25, 0.25), 1e-9);
+  for (lorat::Box same : {lorat::blend_size(previous, next, 1), lorat::blend_size(lorat::Box{}, next, 0.5)}) {
+    EXPECT_EQ(same.x, next.x);
+    EXPECT_EQ(same.w, next.w);
+    EXPECT_EQ(same.h, next.h);
+  }
 }
 
 TEST(ParseBoxes, SeveralBoxesSeparatedBySemicolons) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
 
+#include <cmath>
 #include <vector>
 
 #include "lorat/config.h"
@@ -158,4 +159,25 @@ TEST(Tracker, OnACudaDeviceTheSearchCropsTrackAsOnTheCpu) {
       }
     }
   }
+}
+
+// size_update_rate r: the box keeps the full tracker's centre and moves its size only the share r
+// of the way (in log space) from the previous box's to the model's answer.
+TEST(Tracker, SizeUpdateRateTakesThatShareOfTheSizeChange) {
+  auto f = scene(70, 50);
+  const Box start{72, 52, 16, 12};  // a search crop of about 28 px about (80, 58): any answer stays inside
+  Tracker full(tiny_model());
+  ModelConfig c = find_variant("T-112");
+  c.size_update_rate = 0.25;
+  torch::manual_seed(2);
+  Tracker damped{LoratModel(c)};
+  full.add_target(view(f), start);
+  damped.add_target(view(f), start);
+  Box a = full.track(view(f)).at(0).box, b = damped.track(view(f)).at(0).box;
+  ASSERT_TRUE(a.x > 0 && a.y > 0 && a.x2() < 160 && a.y2() < 120) << "the full answer was clipped: the comparison needs it inside";
+  ASSERT_GT(std::abs(std::log(a.w / start.w)) + std::abs(std::log(a.h / start.h)), 0.05) << "the model kept the size: nothing to smooth";
+  EXPECT_NEAR(b.cx(), a.cx(), 1e-6);
+  EXPECT_NEAR(b.cy(), a.cy(), 1e-6);
+  EXPECT_NEAR(std::log(b.w / start.w), 0.25 * std::log(a.w / start.w), 1e-6);
+  EXPECT_NEAR(std::log(b.h / start.h), 0.25 * std::log(a.h / start.h), 1e-6);
 }

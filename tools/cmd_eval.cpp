@@ -1,5 +1,6 @@
 // lorat eval: one-pass evaluation (init from the first box) of the model and, optionally,
-// OpenCV's CSRT and KCF on the same sequences, with the standard metrics per sequence and overall.
+// OpenCV's CSRT and KCF on the same sequences, with the standard metrics per sequence and overall;
+// --starts K repeats the pass from K start frames (OTB's temporal robustness evaluation).
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -89,7 +90,8 @@ struct Run {
   int tracked = 0;
 };
 
-Run run_one(EvalTracker& tracker, const lorat::Sequence& seq, const std::string& csv_path) {
+// One pass from frame `start` (initialised with its ground truth) to the end of the sequence.
+Run run_one(EvalTracker& tracker, const lorat::Sequence& seq, size_t start, const std::string& csv_path) {
   Run run;
   std::vector<Box> boxes;
   std::ofstream csv;
@@ -98,12 +100,12 @@ Run run_one(EvalTracker& tracker, const lorat::Sequence& seq, const std::string&
     if (!csv) throw Error(csv_path + ": cannot write");
     csv << "frame,x,y,w,h\n";
   }
-  for (size_t i = 0; i < seq.frames.size(); ++i) {
+  for (size_t i = start; i < seq.frames.size(); ++i) {
     cv::Mat frame = read_bgr(seq.frames[i]);
     Box b;
     auto t0 = std::chrono::steady_clock::now();
-    if (i == 0) {
-      b = seq.groundtruth.at(0);
+    if (i == start) {
+      b = seq.groundtruth.at(start);
       tracker.init(frame, b);
     } else {
       b = tracker.update(frame);
@@ -113,8 +115,21 @@ Run run_one(EvalTracker& tracker, const lorat::Sequence& seq, const std::string&
     boxes.push_back(b);
     if (csv) csv << i << "," << b.x << "," << b.y << "," << b.w << "," << b.h << "\n";
   }
-  run.scores = lorat::score_sequence(boxes, seq.groundtruth);
+  run.scores = lorat::score_sequence(boxes, std::vector<Box>(seq.groundtruth.begin() + long(start), seq.groundtruth.end()));
   return run;
+}
+
+// The frames a sequence's passes start from: `starts` evenly spaced over the frames, each moved on
+// to the next frame with a valid ground-truth box; duplicates dropped. {0} for one pass.
+std::vector<size_t> start_frames(const lorat::Sequence& seq, int starts) {
+  std::vector<size_t> out;
+  size_t n = std::min(seq.frames.size(), seq.groundtruth.size());
+  for (int k = 0; k < starts; ++k) {
+    size_t i = size_t(k) * n / size_t(starts);
+    while (i + 1 < n && !seq.groundtruth[i].valid()) ++i;
+    if (i + 1 < n && seq.groundtruth[i].valid() && (out.empty() || out.back() != i)) out.push_back(i);
+  }
+  return out;
 }
 
 void print_row(const std::string& tracker, const std::string& seq, const lorat::SequenceScores& s, double fps) {
@@ -126,14 +141,15 @@ void print_row(const std::string& tracker, const std::string& seq, const lorat::
 
 int cmd_eval(int argc, char** argv) {
   std::set<std::string> valued = kModelOptions;
-  valued.insert({"sequences", "baseline", "output-dir", "search-scale"});
+  valued.insert({"sequences", "baseline", "output-dir", "search-scale", "starts"});
   Args args(argc, argv, valued, {"one-step", "follow"});
   std::vector<std::string> dirs = args.positional();
   if (args.has("sequences")) dirs.insert(dirs.begin(), args.get("sequences"));
-  if (dirs.empty()) throw Error("usage: lorat eval --sequences DIR... --model M [--baseline csrt,kcf] [--output-dir D] [--one-step [--search-scale K | --follow]]");
+  if (dirs.empty()) throw Error("usage: lorat eval --sequences DIR... --model M [--baseline csrt,kcf] [--output-dir D] [--starts K] [--one-step [--search-scale K | --follow]]");
   const bool one_step = args.has("one-step");
-  if (one_step && (args.has("baseline") || args.has("output-dir")))
-    throw Error("--one-step scores the model alone (with the previous ground-truth box beside it): drop --baseline and --output-dir");
+  if (one_step && (args.has("baseline") || args.has("output-dir") || args.has("starts")))
+    throw Error("--one-step scores the model alone (with the previous ground-truth box beside it): drop --baseline, --output-dir and --starts");
+  const int starts = args.get_int("starts", 1, 1, 1000);
   if (one_step && !args.has("model") && !args.has("base")) throw Error("--one-step needs a model: give --model (or --variant/--base)");
   if (args.has("search-scale") && !one_step) throw Error("--search-scale is a --one-step option");
   const bool follow = args.has("follow");
@@ -178,16 +194,26 @@ int cmd_eval(int argc, char** argv) {
     double seconds = 0;
     int tracked = 0;
     for (const auto& seq : sequences) {
-      std::string csv;
-      if (!out_dir.empty()) {
-        fs::create_directories(fs::path(out_dir) / name);
-        csv = (fs::path(out_dir) / name / (seq.name + ".csv")).string();
+      std::vector<lorat::SequenceScores> passes;
+      double seq_seconds = 0;
+      int seq_tracked = 0;
+      for (size_t start : start_frames(seq, starts)) {
+        std::string csv;
+        if (!out_dir.empty()) {
+          fs::create_directories(fs::path(out_dir) / name);
+          std::string file = start == 0 ? seq.name + ".csv" : seq.name + "-from-" + std::to_string(start) + ".csv";
+          csv = (fs::path(out_dir) / name / file).string();
+        }
+        Run run = run_one(*tracker, seq, start, csv);
+        passes.push_back(run.scores);
+        seq_seconds += run.seconds;
+        seq_tracked += run.tracked;
       }
-      Run run = run_one(*tracker, seq, csv);
-      print_row(name, seq.name, run.scores, run.seconds > 0 ? run.tracked / run.seconds : 0);
-      all.push_back(run.scores);
-      seconds += run.seconds;
-      tracked += run.tracked;
+      lorat::SequenceScores pooled = lorat::combine(passes);
+      print_row(name, seq.name, pooled, seq_seconds > 0 ? seq_tracked / seq_seconds : 0);
+      all.push_back(pooled);
+      seconds += seq_seconds;
+      tracked += seq_tracked;
     }
     lorat::SequenceScores overall = lorat::combine(all);
     print_row(name, "ALL", overall, seconds > 0 ? tracked / seconds : 0);
@@ -202,8 +228,9 @@ int cmd_eval(int argc, char** argv) {
     precision_curves.push_back(precision);
   }
   if (!out_dir.empty()) {
-    write_plot(out_dir + "/success.png", "success plot (one pass) [AUC]", "overlap threshold", "success rate", success_curves);
-    write_plot(out_dir + "/precision.png", "precision plot (one pass) [at 20 px]", "location error threshold (px)", "precision", precision_curves);
+    std::string protocol = starts == 1 ? "one pass" : std::to_string(starts) + " starts";
+    write_plot(out_dir + "/success.png", "success plot (" + protocol + ") [AUC]", "overlap threshold", "success rate", success_curves);
+    write_plot(out_dir + "/precision.png", "precision plot (" + protocol + ") [at 20 px]", "location error threshold (px)", "precision", precision_curves);
   }
   if (!out_dir.empty())
     std::fprintf(stderr, "boxes written under %s/<tracker>/<sequence>.csv; plots: success.png, precision.png\n", out_dir.c_str());

@@ -1,6 +1,7 @@
 #include "box.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace lorat {
 
@@ -12,6 +13,13 @@ double iou(const Box& a, const Box& b) {
   if (w <= 0 || h <= 0) return 0.0;
   double inter = w * h;
   return inter / (a.w * a.h + b.w * b.h - inter);
+}
+
+Box blend_size(const Box& previous, const Box& next, double rate) {
+  if (rate == 1 || !previous.valid()) return next;
+  double w = std::pow(previous.w, 1 - rate) * std::pow(next.w, rate);
+  double h = std::pow(previous.h, 1 - rate) * std::pow(next.h, rate);
+  return {next.cx() - w / 2, next.cy() - h / 2, w, h};
 }
 
 }  // namespace lorat

@@ -16,4 +16,9 @@ struct Box {
 // Intersection over union; 0 when either box is empty.
 double iou(const Box& a, const Box& b);
 
+// `next`'s centre with a size part way from `previous`'s to `next`'s, in log space:
+// w = previous.w^(1 - rate) * next.w^rate, and the same for h. `next` as it is when `previous` is
+// empty or rate is 1.
+Box blend_size(const Box& previous, const Box& next, double rate);
+
 }  // namespace lorat

@@ -32,6 +32,7 @@ void ModelConfig::validate(const std::string& source) const {
   if (lora_rank <= 0 || !(lora_alpha > 0)) fail("lora_rank and lora_alpha must be positive");
   if (!(window_penalty >= 0 && window_penalty <= 1)) fail("window_penalty must be in [0, 1]");
   if (!(min_box_size >= 0)) fail("min_box_size must not be negative");
+  if (!(size_update_rate > 0 && size_update_rate <= 1)) fail("size_update_rate must be in (0, 1]");
 }
 
 ModelConfig ModelConfig::from_json(const std::string& text, const std::string& source) {
@@ -53,7 +54,8 @@ ModelConfig ModelConfig::from_json(const std::string& text, const std::string& s
   };
   static const char* known[] = {"name", "dim", "depth", "heads", "mlp", "mlp_hidden", "patch", "template_size",
                                 "search_size", "template_factor", "search_factor", "pos_embed_grid", "lora_rank",
-                                "lora_alpha", "rslora", "window_penalty", "min_box_size", "comment"};
+                                "lora_alpha", "rslora", "window_penalty", "min_box_size",
+                                "size_update_rate", "comment"};
   for (auto it = j.begin(); it != j.end(); ++it) {
     bool ok = false;
     for (const char* k : known) ok = ok || it.key() == k;
@@ -79,6 +81,7 @@ ModelConfig ModelConfig::from_json(const std::string& text, const std::string& s
   take("rslora", c.rslora);
   take("window_penalty", c.window_penalty);
   take("min_box_size", c.min_box_size);
+  take("size_update_rate", c.size_update_rate);
   c.validate(source);
   return c;
 }
@@ -100,7 +103,8 @@ std::string ModelConfig::to_json() const {
             {"lora_alpha", lora_alpha},
             {"rslora", rslora},
             {"window_penalty", window_penalty},
-            {"min_box_size", min_box_size}};
+            {"min_box_size", min_box_size},
+            {"size_update_rate", size_update_rate}};
   return j.dump();
 }
 

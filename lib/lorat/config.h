@@ -23,6 +23,10 @@ struct ModelConfig {
   bool rslora = false;            // scale alpha / sqrt(r) instead of alpha / r
   double window_penalty = 0.45;   // Hann blend weight of the decode
   double min_box_size = 10;       // search box w, h raised to at least this many pixels
+  // Share of the predicted size taken each frame, geometrically (w = prev^(1-r) * pred^r); the
+  // centre is always the prediction's. 1 is the spec (take the prediction as it is); a small model
+  // whose size estimate is noisy can ship less.
+  double size_update_rate = 1;
 
   int template_grid() const { return template_size / patch; }
   int search_grid() const { return search_size / patch; }

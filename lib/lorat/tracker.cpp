@@ -206,7 +206,7 @@ std::vector<TrackResult> Tracker::track(const ImageView& frame, const std::vecto
     r.cell = d.index;
     r.margin = d.margin;
     r.crop = plans[k].effective;
-    Box predicted = clip_box(plans[k].effective.to_frame(d.crop_box), frame.width, frame.height);
+    Box predicted = clip_box(blend_size(t.box, plans[k].effective.to_frame(d.crop_box), c.size_update_rate), frame.width, frame.height);
     // The search moves only to a valid box inside the frame; otherwise it stays where it was.
     bool valid = std::isfinite(predicted.x) && std::isfinite(predicted.y) && predicted.w > 0 && predicted.h > 0;
     if (valid) t.box = predicted;
