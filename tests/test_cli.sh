@@ -44,6 +44,15 @@ grep -qF "default model $tmp/models/starter/starter.safetensors" "$tmp/err" || f
 [ "$(wc -l <"$tmp/default.csv")" -eq 5 ] || fail "track with the default model wrote $(wc -l <"$tmp/default.csv") lines, want 5"
 cmp -s "$tmp/default.csv" "$tmp/explicit.csv" || fail "the default model's boxes differ from --model with the same file"
 
+# merge --size-update-rate stores the tracker's size smoothing in the bundle: info shows it, and
+# the tracked boxes change.
+"$lorat" merge --model "$tmp/m.safetensors" --output "$tmp/smooth.safetensors" --size-update-rate 0.2 >/dev/null || fail "merge --size-update-rate"
+"$lorat" info "$tmp/smooth.safetensors" | grep -q '"size_update_rate":0.2' || fail "info does not show size_update_rate 0.2: $("$lorat" info "$tmp/smooth.safetensors")"
+"$lorat" track "$data/sequences/Crossing10" --model "$tmp/smooth.safetensors" --output "$tmp/smooth.csv" 2>/dev/null || fail "track the smoothed bundle"
+cmp -s "$tmp/boxes.csv" "$tmp/smooth.csv" && fail "size_update_rate 0.2 tracked the same boxes as 1"
+expect_error "merge bad size-update-rate" "--size-update-rate must be in (0, 1]" "$lorat" merge --model "$tmp/m.safetensors" --output "$tmp/bad.safetensors" --size-update-rate 0
+[ -e "$tmp/bad.safetensors" ] && fail "a refused merge wrote its output"
+
 # Evaluation: the model and a baseline on the bundled sequence, one table row each plus ALL.
 "$lorat" eval --sequences "$data/sequences" --model "$tmp/m.safetensors" --baseline kcf >"$tmp/eval.txt" 2>/dev/null || fail "eval"
 grep -q "^lorat  *Crossing10  *10 " "$tmp/eval.txt" || fail "eval has no lorat row for Crossing10: $(cat "$tmp/eval.txt")"
