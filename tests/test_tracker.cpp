@@ -162,7 +162,7 @@ TEST(Tracker, OnACudaDeviceTheSearchCropsTrackAsOnTheCpu) {
 }
 
 // size_update_rate r: the box keeps the full tracker's centre and moves its size only the share r
-// of the way (in log space) from the previous box's to the model's answer.
+// of the way (in log space) from the previous box's to the model's answer, which is reported too.
 TEST(Tracker, SizeUpdateRateTakesThatShareOfTheSizeChange) {
   auto f = scene(70, 50);
   const Box start{72, 52, 16, 12};  // a search crop of about 28 px about (80, 58): any answer stays inside
@@ -173,11 +173,16 @@ TEST(Tracker, SizeUpdateRateTakesThatShareOfTheSizeChange) {
   Tracker damped{LoratModel(c)};
   full.add_target(view(f), start);
   damped.add_target(view(f), start);
-  Box a = full.track(view(f)).at(0).box, b = damped.track(view(f)).at(0).box;
+  TrackResult damped_result = damped.track(view(f)).at(0);
+  Box a = full.track(view(f)).at(0).box, b = damped_result.box;
   ASSERT_TRUE(a.x > 0 && a.y > 0 && a.x2() < 160 && a.y2() < 120) << "the full answer was clipped: the comparison needs it inside";
   ASSERT_GT(std::abs(std::log(a.w / start.w)) + std::abs(std::log(a.h / start.h)), 0.05) << "the model kept the size: nothing to smooth";
   EXPECT_NEAR(b.cx(), a.cx(), 1e-6);
   EXPECT_NEAR(b.cy(), a.cy(), 1e-6);
   EXPECT_NEAR(std::log(b.w / start.w), 0.25 * std::log(a.w / start.w), 1e-6);
   EXPECT_NEAR(std::log(b.h / start.h), 0.25 * std::log(a.h / start.h), 1e-6);
+  // `answer` is the model's own box, as the unsmoothed tracker reports it.
+  EXPECT_NEAR(damped_result.answer.w, a.w, 1e-6);
+  EXPECT_NEAR(damped_result.answer.h, a.h, 1e-6);
+  EXPECT_NEAR(damped_result.answer.cx(), a.cx(), 1e-6);
 }

@@ -58,7 +58,8 @@ OneStepRun run_one_step(const LoadedModel& model, const std::vector<lorat::Seque
           const double w = from.w * search_scale, h = from.h * search_scale;
           tracker.set_box(id, lorat::Box{from.cx() - w / 2, from.cy() - h / 2, w, h});
         }
-        ours.add(tracker.track(view_of(now)).at(0).box, truth);
+        // The model's own answer: a size smoothing (size_update_rate) would pull it to `from`.
+        ours.add(tracker.track(view_of(now)).at(0).answer, truth);
         previous.add(from, truth);
       }
       before = now;

@@ -194,7 +194,7 @@ std::vector<TrackResult> Tracker::track(const ImageView& frame, const std::vecto
     TrackResult r;
     r.id = t.id;
     if (k >= searched.size() || searched[k] != i) {
-      r.box = t.box;
+      r.box = r.answer = t.box;
       r.score = 1;
       r.cell = -1;
       r.crop = t.z_transform;
@@ -206,12 +206,16 @@ std::vector<TrackResult> Tracker::track(const ImageView& frame, const std::vecto
     r.cell = d.index;
     r.margin = d.margin;
     r.crop = plans[k].effective;
-    Box predicted = clip_box(blend_size(t.box, plans[k].effective.to_frame(d.crop_box), c.size_update_rate), frame.width, frame.height);
+    const Box raw = plans[k].effective.to_frame(d.crop_box);
+    const Box answer = clip_box(raw, frame.width, frame.height);
+    const Box predicted = clip_box(blend_size(t.box, raw, c.size_update_rate), frame.width, frame.height);
     // The search moves only to a valid box inside the frame; otherwise it stays where it was.
-    bool valid = std::isfinite(predicted.x) && std::isfinite(predicted.y) && predicted.w > 0 && predicted.h > 0;
+    auto usable = [](const Box& b) { return std::isfinite(b.x) && std::isfinite(b.y) && b.w > 0 && b.h > 0; };
+    bool valid = usable(predicted);
     if (valid) t.box = predicted;
     r.moved = valid;
     r.box = t.box;
+    r.answer = usable(answer) ? answer : t.box;
     results.push_back(r);
     ++k;
   }
