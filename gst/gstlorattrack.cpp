@@ -70,6 +70,7 @@ enum {
   PROP_LABEL,
   PROP_AUTO_INIT,
   PROP_MODE,
+  PROP_SIZE_UPDATE_RATE,
 };
 
 enum { SIGNAL_ADD_TARGET, SIGNAL_REMOVE_TARGET, LAST_SIGNAL };
@@ -129,6 +130,7 @@ struct _GstLoratTrack {
   gchar* label;
   gboolean auto_init;
   gint mode;
+  gdouble size_update_rate;
   State* state;
 };
 
@@ -217,6 +219,7 @@ static void gst_lorat_track_set_property(GObject* object, guint prop_id, const G
       break;
     case PROP_AUTO_INIT: self->auto_init = g_value_get_boolean(value); break;
     case PROP_MODE: self->mode = g_value_get_enum(value); break;
+    case PROP_SIZE_UPDATE_RATE: self->size_update_rate = g_value_get_double(value); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
   GST_OBJECT_UNLOCK(self);
@@ -237,6 +240,7 @@ static void gst_lorat_track_get_property(GObject* object, guint prop_id, GValue*
     case PROP_LABEL: g_value_set_string(value, self->label); break;
     case PROP_AUTO_INIT: g_value_set_boolean(value, self->auto_init); break;
     case PROP_MODE: g_value_set_enum(value, self->mode); break;
+    case PROP_SIZE_UPDATE_RATE: g_value_set_double(value, self->size_update_rate); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
   GST_OBJECT_UNLOCK(self);
@@ -311,6 +315,7 @@ static gboolean load_model(GstBaseTransform* trans) {
   GST_OBJECT_LOCK(self);
   init_box = self->init_box ? self->init_box : "";
   int threads = self->threads;
+  const double size_update_rate = self->size_update_rate;
   GST_OBJECT_UNLOCK(self);
   try {
     lorat::parse_boxes(init_box);
@@ -323,7 +328,7 @@ static gboolean load_model(GstBaseTransform* trans) {
     lorat::LoratModel model = lorat_gst::shared_model(key);
     std::lock_guard<std::mutex> guard(st->lock);
     st->model = model;
-    st->tracker = std::make_unique<lorat::Tracker>(model, lorat::TrackerOptions{model->token_type_embed.device()});
+    st->tracker = std::make_unique<lorat::Tracker>(model, lorat::TrackerOptions{model->token_type_embed.device(), size_update_rate});
     st->init_box_applied = false;
   } catch (const std::exception& e) {
     GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Cannot load the model: %s", e.what()), ("model=%s adapter=%s", key.model.c_str(), key.adapter.c_str()));
@@ -740,6 +745,11 @@ static void gst_lorat_track_class_init(GstLoratTrackClass* klass) {
   g_object_class_install_property(gobject_class, PROP_MODE,
       g_param_spec_enum("mode", "Mode", "every-frame: each buffer waits for its boxes; latest: live sources never wait for the model",
                         mode_get_type(), MODE_EVERY_FRAME, ready_flags));
+  g_object_class_install_property(gobject_class, PROP_SIZE_UPDATE_RATE,
+      g_param_spec_double("size-update-rate", "Size update rate",
+                          "Share of the model's size change a box takes each frame (in log space; the centre is always the model's): "
+                          "1 = the model's size as it is (the spec), 0 = the model's own setting (the shipped model: 0.03)",
+                          0.0, 1.0, 0.0, ready_flags));
 
   signals[SIGNAL_ADD_TARGET] = g_signal_new_class_handler("add-target", G_TYPE_FROM_CLASS(klass), GSignalFlags(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
                                                           G_CALLBACK(add_target_signal), nullptr, nullptr, nullptr, G_TYPE_INT, 4,

@@ -185,4 +185,16 @@ TEST(Tracker, SizeUpdateRateTakesThatShareOfTheSizeChange) {
   EXPECT_NEAR(damped_result.answer.w, a.w, 1e-6);
   EXPECT_NEAR(damped_result.answer.h, a.h, 1e-6);
   EXPECT_NEAR(damped_result.answer.cx(), a.cx(), 1e-6);
+  // TrackerOptions::size_update_rate replaces the model's setting (lorattrack's size-update-rate).
+  Tracker overridden(tiny_model(), TrackerOptions{torch::kCPU, 0.25});
+  overridden.add_target(view(f), start);
+  Box o = overridden.track(view(f)).at(0).box;
+  EXPECT_NEAR(o.w, b.w, 1e-6);
+  EXPECT_NEAR(o.h, b.h, 1e-6);
+  try {
+    Tracker bad(tiny_model(), TrackerOptions{torch::kCPU, 1.5});
+    ADD_FAILURE() << "a rate of 1.5 was accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("size_update_rate must be in (0, 1]"));
+  }
 }

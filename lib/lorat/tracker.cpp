@@ -51,6 +51,8 @@ cuda::OutputType crop_output_type(at::ScalarType t) {
 #endif
 
 Tracker::Tracker(LoratModel model, TrackerOptions options) : model_(std::move(model)), options_(options) {
+  if (!(options_.size_update_rate >= 0 && options_.size_update_rate <= 1))
+    throw Error("size_update_rate must be in (0, 1], or 0 for the model's own");
   model_->eval();
   const int g = model_->config.search_grid();
   window_ = hann_window_2d(g, g);
@@ -208,7 +210,8 @@ std::vector<TrackResult> Tracker::track(const ImageView& frame, const std::vecto
     r.crop = plans[k].effective;
     const Box raw = plans[k].effective.to_frame(d.crop_box);
     const Box answer = clip_box(raw, frame.width, frame.height);
-    const Box predicted = clip_box(blend_size(t.box, raw, c.size_update_rate), frame.width, frame.height);
+    const double rate = options_.size_update_rate > 0 ? options_.size_update_rate : c.size_update_rate;
+    const Box predicted = clip_box(blend_size(t.box, raw, rate), frame.width, frame.height);
     // The search moves only to a valid box inside the frame; otherwise it stays where it was.
     auto usable = [](const Box& b) { return std::isfinite(b.x) && std::isfinite(b.y) && b.w > 0 && b.h > 0; };
     bool valid = usable(predicted);

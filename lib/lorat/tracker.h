@@ -13,6 +13,7 @@ namespace lorat {
 
 struct TrackerOptions {
   torch::Device device = torch::kCPU;
+  double size_update_rate = 0;  // in (0, 1]: replaces the model config's size_update_rate; 0: the config's
 };
 
 struct TrackResult {

@@ -572,6 +572,42 @@ TEST(LoratTrack, ScoreThresholdZeroNeverMarksLost) {
   }
 }
 
+// size-update-rate: a small rate keeps each box's size near the initial 20x16, where the model's
+// own sizes (rate 1, the tiny model's setting) jump to the whole search crop; 0 (the default) is
+// the model's setting.
+TEST(LoratTrack, SizeUpdateRateSmoothsTheBoxSize) {
+  auto sizes = [](const char* rate) {
+    Track t(Props{{"init-box", kInitBox}, {"size-update-rate", rate}});
+    std::vector<std::pair<guint, guint>> out;
+    if (!t.ok()) {
+      ADD_FAILURE() << "no lorattrack element";
+      return out;
+    }
+    for (int f = 0; f < 4; ++f) {
+      GstBuffer* buf = t.push("RGB", sq_x(f), sq_y(f), f);
+      if (!buf) {
+        ADD_FAILURE() << "push failed at frame " << f << ": " << pop_text(t.bus, GST_MESSAGE_ERROR);
+        break;
+      }
+      auto rois = all_rois(buf);
+      if (rois.size() == 1) out.push_back({rois[0].w, rois[0].h});
+      gst_buffer_unref(buf);
+    }
+    t.expect_no_errors();
+    return out;
+  };
+  auto model_own = sizes("0"), spec = sizes("1"), smooth = sizes("0.05");
+  ASSERT_EQ(model_own.size(), 4u);
+  ASSERT_EQ(smooth.size(), 4u);
+  EXPECT_EQ(model_own, spec) << "the tiny model's own rate is 1";
+  auto off = [](std::pair<guint, guint> s) { return std::abs(int(s.first) - 20) + std::abs(int(s.second) - 16); };
+  for (int f = 1; f < 4; ++f) {
+    ASSERT_GE(off(spec[f]), 8) << "frame " << f << ": the model kept the initial size, nothing to smooth";
+    EXPECT_LT(4 * off(smooth[f]), off(spec[f])) << "frame " << f << ": " << smooth[f].first << "x" << smooth[f].second << " against "
+                                                << spec[f].first << "x" << spec[f].second;
+  }
+}
+
 TEST(LoratTrack, ScoreThresholdCanChangeWhilePlaying) {
   Track t(Props{{"init-box", kInitBox}, {"score-threshold", "0.0"}});
   ASSERT_TRUE(t.ok());
