@@ -119,15 +119,16 @@ Run run_one(EvalTracker& tracker, const lorat::Sequence& seq, size_t start, cons
   return run;
 }
 
-// The frames a sequence's passes start from: `starts` evenly spaced over the frames, each moved on
-// to the next frame with a valid ground-truth box; duplicates dropped. {0} for one pass.
+// The frames a sequence's passes start from: frame 0 (its box is checked at load), then the rest
+// of `starts` evenly spaced over the frames, each moved on to the next frame with a valid
+// ground-truth box and at least one frame after it; duplicates dropped. {0} for one pass.
 std::vector<size_t> start_frames(const lorat::Sequence& seq, int starts) {
-  std::vector<size_t> out;
+  std::vector<size_t> out = {0};
   size_t n = std::min(seq.frames.size(), seq.groundtruth.size());
-  for (int k = 0; k < starts; ++k) {
+  for (int k = 1; k < starts; ++k) {
     size_t i = size_t(k) * n / size_t(starts);
     while (i + 1 < n && !seq.groundtruth[i].valid()) ++i;
-    if (i + 1 < n && seq.groundtruth[i].valid() && (out.empty() || out.back() != i)) out.push_back(i);
+    if (i + 1 < n && seq.groundtruth[i].valid() && out.back() != i) out.push_back(i);
   }
   return out;
 }

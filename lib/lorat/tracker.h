@@ -19,7 +19,7 @@ struct TrackerOptions {
 struct TrackResult {
   int id = 0;
   Box box;               // frame pixels, clipped to the frame
-  Box answer;            // the model's own box (clipped) before the config's size_update_rate; `box` when unusable
+  Box answer;            // the model's own box (clipped), before the size smoothing; `box` when unusable
   float score = 0;       // sigmoid of the score logit at the chosen cell
   int cell = 0;          // row-major cell of the blended maximum
   float margin = 0;      // best minus second-best blended score
