@@ -50,6 +50,11 @@ cmp -s "$tmp/default.csv" "$tmp/explicit.csv" || fail "the default model's boxes
 "$lorat" info "$tmp/smooth.safetensors" | grep -q '"size_update_rate":0.2' || fail "info does not show size_update_rate 0.2: $("$lorat" info "$tmp/smooth.safetensors")"
 "$lorat" track "$data/sequences/Crossing10" --model "$tmp/smooth.safetensors" --output "$tmp/smooth.csv" 2>/dev/null || fail "track the smoothed bundle"
 cmp -s "$tmp/boxes.csv" "$tmp/smooth.csv" && fail "size_update_rate 0.2 tracked the same boxes as 1"
+# track --size-update-rate replaces the bundle's: 1 on the smoothed bundle gives the plain boxes.
+"$lorat" track "$data/sequences/Crossing10" --model "$tmp/smooth.safetensors" --size-update-rate 1 --output "$tmp/unsmoothed.csv" 2>/dev/null ||
+  fail "track --size-update-rate 1"
+cmp -s <(cut -d, -f1-5 "$tmp/boxes.csv") <(cut -d, -f1-5 "$tmp/unsmoothed.csv") || fail "track --size-update-rate 1 on the smoothed bundle is not the plain tracker"
+expect_error "track bad size-update-rate" "--size-update-rate must be in (0, 1]" "$lorat" track "$data/sequences/Crossing10" --model "$tmp/m.safetensors" --size-update-rate 2
 expect_error "merge bad size-update-rate" "--size-update-rate must be in (0, 1]" "$lorat" merge --model "$tmp/m.safetensors" --output "$tmp/bad.safetensors" --size-update-rate 0
 [ -e "$tmp/bad.safetensors" ] && fail "a refused merge wrote its output"
 

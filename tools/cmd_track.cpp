@@ -18,11 +18,15 @@ using lorat::Error;
 
 int cmd_track(int argc, char** argv) {
   std::set<std::string> valued = kModelOptions;
-  valued.insert({"init", "output", "frames"});
+  valued.insert({"init", "output", "frames", "size-update-rate"});
   Args args(argc, argv, valued, {});
   if (args.positional().size() != 1) throw Error("usage: lorat track SEQUENCE_DIR|VIDEO [--model M] [--init x,y,w,h] [--output F]");
   FrameSource source(args.positional()[0]);
   int max_frames = args.get_int("frames", 0, 0, 1 << 30);
+  // 0: the model's own size smoothing (lorattrack's size-update-rate).
+  const double size_update_rate = args.get_double("size-update-rate", 0);
+  if (!(size_update_rate >= 0 && size_update_rate <= 1))
+    throw Error("--size-update-rate must be in (0, 1] (1 = the model's size as it is), or 0 for the model's own setting");
 
   lorat::Box init;
   if (args.has("init")) {
@@ -43,7 +47,7 @@ int cmd_track(int argc, char** argv) {
   }
 
   LoadedModel loaded = load_model_from_args(args, /*convert_precision=*/true, /*use_default_model=*/true);
-  lorat::Tracker tracker(loaded.model, {loaded.device});
+  lorat::Tracker tracker(loaded.model, {loaded.device, size_update_rate});
 
   cv::Mat frame;
   if (!source.next(frame)) throw Error(args.positional()[0] + ": no frames");
