@@ -194,6 +194,7 @@ int cmd_eval(int argc, char** argv) {
     std::vector<lorat::SequenceScores> all;
     double seconds = 0;
     int tracked = 0;
+    if (!out_dir.empty()) fs::create_directories(fs::path(out_dir) / name);
     for (const auto& seq : sequences) {
       std::vector<lorat::SequenceScores> passes;
       double seq_seconds = 0;
@@ -201,7 +202,6 @@ int cmd_eval(int argc, char** argv) {
       for (size_t start : start_frames(seq, starts)) {
         std::string csv;
         if (!out_dir.empty()) {
-          fs::create_directories(fs::path(out_dir) / name);
           std::string file = start == 0 ? seq.name + ".csv" : seq.name + "-from-" + std::to_string(start) + ".csv";
           csv = (fs::path(out_dir) / name / file).string();
         }

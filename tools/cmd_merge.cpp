@@ -5,6 +5,7 @@
 #include "args.h"
 #include "commands.h"
 #include "lorat/checkpoint.h"
+#include "lorat/config.h"
 #include "lorat/error.h"
 #include "model_loading.h"
 
@@ -19,7 +20,7 @@ int cmd_merge(int argc, char** argv) {
   if (storage_name != "fp32" && storage_name != "fp16" && storage_name != "bf16")
     throw lorat::Error("--storage must be fp32, fp16 or bf16, not '" + storage_name + "'");
   const double size_update_rate = args.get_double("size-update-rate", -1);
-  if (args.has("size-update-rate") && !(size_update_rate > 0 && size_update_rate <= 1))
+  if (args.has("size-update-rate") && !lorat::ModelConfig::valid_size_update_rate(size_update_rate))
     throw lorat::Error("--size-update-rate must be in (0, 1] (1 = the spec: the model's size as it is)");
   // Merged in fp32 and kept there: --precision auto would round the weights to bf16 on a CPU
   // with bf16 products before they are stored.

@@ -8,6 +8,7 @@
 #include "args.h"
 #include "commands.h"
 #include "frame_source.h"
+#include "lorat/config.h"
 #include "lorat/error.h"
 #include "lorat/sequence.h"
 #include "model_loading.h"
@@ -25,7 +26,7 @@ int cmd_track(int argc, char** argv) {
   int max_frames = args.get_int("frames", 0, 0, 1 << 30);
   // 0: the model's own size smoothing (lorattrack's size-update-rate).
   const double size_update_rate = args.get_double("size-update-rate", 0);
-  if (!(size_update_rate >= 0 && size_update_rate <= 1))
+  if (size_update_rate != 0 && !lorat::ModelConfig::valid_size_update_rate(size_update_rate))
     throw Error("--size-update-rate must be in (0, 1] (1 = the model's size as it is), or 0 for the model's own setting");
 
   lorat::Box init;

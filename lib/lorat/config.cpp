@@ -32,7 +32,7 @@ void ModelConfig::validate(const std::string& source) const {
   if (lora_rank <= 0 || !(lora_alpha > 0)) fail("lora_rank and lora_alpha must be positive");
   if (!(window_penalty >= 0 && window_penalty <= 1)) fail("window_penalty must be in [0, 1]");
   if (!(min_box_size >= 0)) fail("min_box_size must not be negative");
-  if (!(size_update_rate > 0 && size_update_rate <= 1)) fail("size_update_rate must be in (0, 1]");
+  if (!valid_size_update_rate(size_update_rate)) fail("size_update_rate must be in (0, 1]");
 }
 
 ModelConfig ModelConfig::from_json(const std::string& text, const std::string& source) {

@@ -27,6 +27,7 @@ struct ModelConfig {
   // centre is always the prediction's. 1 is the spec (take the prediction as it is); a small model
   // whose size estimate is noisy can ship less.
   double size_update_rate = 1;
+  static bool valid_size_update_rate(double r) { return r > 0 && r <= 1; }
 
   int template_grid() const { return template_size / patch; }
   int search_grid() const { return search_size / patch; }

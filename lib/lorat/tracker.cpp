@@ -8,6 +8,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "config.h"
 #include "decode.h"
 #include "error.h"
 #ifdef LORAT_HAVE_CUDA_KERNELS
@@ -51,7 +52,7 @@ cuda::OutputType crop_output_type(at::ScalarType t) {
 #endif
 
 Tracker::Tracker(LoratModel model, TrackerOptions options) : model_(std::move(model)), options_(options) {
-  if (!(options_.size_update_rate >= 0 && options_.size_update_rate <= 1))
+  if (options_.size_update_rate != 0 && !ModelConfig::valid_size_update_rate(options_.size_update_rate))
     throw Error("size_update_rate must be in (0, 1], or 0 for the model's own");
   model_->eval();
   const int g = model_->config.search_grid();
