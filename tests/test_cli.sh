@@ -119,7 +119,10 @@ expect_error "eval bad baseline" "--baseline takes csrt and/or kcf" "$lorat" eva
 train() { "$lorat" train otb:"$data/sequences/Crossing10" --model "$tmp/m.safetensors" --steps 40 --batch 2 --checkpoint-every 5 --seed 3 "$@"; }
 train --output "$tmp/straight" >/dev/null 2>"$tmp/err" || fail "train: $(tail -1 "$tmp/err")"
 [ -f "$tmp/straight/adapter.safetensors" ] || fail "train wrote no adapter"
-train --output "$tmp/killed" >/dev/null 2>&1 &
+# Not through the train function: $! must be lorat itself, not a subshell whose SIGKILL would leave
+# lorat running beside the resumed run.
+train_args=(otb:"$data/sequences/Crossing10" --model "$tmp/m.safetensors" --batch 2 --checkpoint-every 5 --seed 3)
+"$lorat" train "${train_args[@]}" --steps 40 --output "$tmp/killed" >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 200); do [ -f "$tmp/killed/latest" ] && break; sleep 0.05; done
 kill -9 "$pid" 2>/dev/null
@@ -131,6 +134,20 @@ losses() { grep -o '"loss":[^,]*' "$1/log.jsonl"; }
 cmp -s "$tmp/straight/adapter.safetensors" "$tmp/killed/adapter.safetensors" || fail "the resumed run's adapter differs"
 "$lorat" track "$data/sequences/Crossing10" --model "$tmp/m.safetensors" --adapter "$tmp/straight/adapter.safetensors" --frames 3 >/dev/null 2>&1 ||
   fail "track with the trained adapter"
+# Two runs in one output folder would delete each other's checkpoints: the second is refused while
+# the first lives, and the folder is free again once the first is killed.
+"$lorat" train "${train_args[@]}" --steps 100000 --output "$tmp/busy" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 400); do [ -f "$tmp/busy/latest" ] && break; sleep 0.05; done
+[ -f "$tmp/busy/latest" ] || fail "the long run wrote no checkpoint"
+# (The refusal comes once the data is read, so the last line is the error.)
+if "$lorat" train "${train_args[@]}" --steps 40 --output "$tmp/busy" --resume >/dev/null 2>"$tmp/err"; then fail "train into a busy folder: exited 0"
+else tail -1 "$tmp/err" | grep -qF "lorat train: $tmp/busy: another lorat train (pid $pid) is writing this folder" ||
+  fail "train into a busy folder: $(cat "$tmp/err")"; fi
+[ -f "$tmp/busy/checkpoints/$(cat "$tmp/busy/latest")/state.json" ] || fail "the refused run damaged the busy run's checkpoint"
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+train --output "$tmp/busy" --stop-after 2 >/dev/null 2>"$tmp/err" || fail "train into the folder a killed run held: $(tail -1 "$tmp/err")"
 expect_error "train bad dataset" "expected KIND:PATH" "$lorat" train "$data/sequences/Crossing10" --model "$tmp/m.safetensors" --output "$tmp/x"
 expect_error "train missing dataset" "$tmp/none" "$lorat" train otb:"$tmp/none" --model "$tmp/m.safetensors" --output "$tmp/x"
 expect_error "train aspect jitter" "--aspect-jitter must be between 0 and 1" "$lorat" train otb:"$data/sequences/Crossing10" --model "$tmp/m.safetensors" --output "$tmp/x" --aspect-jitter 2

@@ -120,6 +120,7 @@ Trainer::Trainer(LoratModel model, const PairSource& data, TrainOptions options)
                 " processes");
   fs::create_directories(fs::path(options_.out_dir) / "checkpoints");
   if (!options_.distributed || options_.distributed->rank() == 0) {
+    lock_ = std::make_unique<FolderLock>(options_.out_dir, "lorat train");
     // A run killed while writing a checkpoint leaves its temporary folder: nothing ever names it,
     // so drop it (it only takes space, and could fill the disk over many restarts).
     std::error_code ec;

@@ -8,6 +8,7 @@
 #include <torch/optim/optimizer.h>
 
 #include "distributed.h"
+#include "folder_lock.h"
 #include "model.h"
 #include "pairs.h"
 #include "schedule.h"
@@ -58,6 +59,7 @@ class Trainer {
   void save_checkpoint(int64_t step);
   void load_checkpoint();
 
+  std::unique_ptr<FolderLock> lock_;  // the writer's claim on out_dir, held while the trainer lives
   LoratModel model_;
   const PairSource& data_;
   TrainOptions options_;
