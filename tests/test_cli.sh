@@ -6,7 +6,7 @@ lorat=$1
 data=${LORAT_TEST_DATA:-tests/data}
 shared=${LORAT_SHARED_DATA:-../shared/data}
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap 'jobs -p | xargs -r kill -9 2>/dev/null; rm -rf "$tmp"' EXIT  # no background run outlives the test
 failures=0
 
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
