@@ -31,6 +31,8 @@ FolderLock::FolderLock(const std::string& dir, const std::string& what) {
     if (err == EWOULDBLOCK)
       throw Error(dir + ": another " + what + (pid.empty() ? "" : " (pid " + pid + ")") +
                   " is writing this folder; wait for it to end or choose another folder");
+    // A file system without locks (some network mounts) gets no guard rather than no training.
+    if (err == ENOLCK || err == EOPNOTSUPP || err == ENOSYS) return;
     throw Error(path + ": cannot lock (" + std::strerror(err) + ")");
   }
   // The pid only feeds the message above (the flock is the lock), so a failed write is ignored.

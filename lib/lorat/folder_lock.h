@@ -10,7 +10,7 @@ class FolderLock {
  public:
   // Takes the lock on `dir`/.lock (created if missing) without waiting. Throws lorat::Error naming
   // the folder and the holder's pid when another process has it. `what` names the holder's job in
-  // that message ("lorat train").
+  // that message ("lorat train"). On a file system that has no locks it guards nothing.
   FolderLock(const std::string& dir, const std::string& what);
   ~FolderLock();
   FolderLock(const FolderLock&) = delete;
