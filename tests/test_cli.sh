@@ -116,12 +116,12 @@ expect_error "eval bad baseline" "--baseline takes csrt and/or kcf" "$lorat" eva
 
 # Training: a LoRA adapter on the bundled sequence; a run killed with SIGKILL and resumed gives the
 # same losses and the same adapter as one that never stopped.
-train() { "$lorat" train otb:"$data/sequences/Crossing10" --model "$tmp/m.safetensors" --steps 40 --batch 2 --checkpoint-every 5 --seed 3 "$@"; }
+train_args=(otb:"$data/sequences/Crossing10" --model "$tmp/m.safetensors" --batch 2 --checkpoint-every 5 --seed 3)
+train() { "$lorat" train "${train_args[@]}" --steps 40 "$@"; }
 train --output "$tmp/straight" >/dev/null 2>"$tmp/err" || fail "train: $(tail -1 "$tmp/err")"
 [ -f "$tmp/straight/adapter.safetensors" ] || fail "train wrote no adapter"
 # Not through the train function: $! must be lorat itself, not a subshell whose SIGKILL would leave
 # lorat running beside the resumed run.
-train_args=(otb:"$data/sequences/Crossing10" --model "$tmp/m.safetensors" --batch 2 --checkpoint-every 5 --seed 3)
 "$lorat" train "${train_args[@]}" --steps 40 --output "$tmp/killed" >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 200); do [ -f "$tmp/killed/latest" ] && break; sleep 0.05; done
