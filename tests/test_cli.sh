@@ -106,6 +106,21 @@ done
 awk 'NR == FNR { w[FNR] = $5; h[FNR] = $6; next } /^lorat  *ALL / { d = log(1.3 / 0.77); fw = (w[2] - w[1]) / d; fh = (h[2] - h[1]) / d
   ok = (fw - $4) ^ 2 < 1e-4 && (fh - $5) ^ 2 < 1e-4; found = 1 } END { exit !(found && ok) }' "$tmp/scales.txt" "$tmp/follow.txt" ||
   fail "--follow is not the size change between --search-scale 0.77 and 1.3: $(cat "$tmp/follow.txt" "$tmp/scales.txt")"
+# --reach: the search is moved a quarter box off the previous truth, diagonals in turn. The
+# previous-box row's reach is pure geometry, so it is computed here from the ground truth alone.
+"$lorat" eval --sequences "$data/sequences/Crossing10" --model "$tmp/m.safetensors" --one-step --reach >"$tmp/reach.txt" 2>/dev/null || fail "eval --one-step --reach"
+# A random model answers at a fixed place in the crop, so it does not follow the shifted target.
+awk '/^lorat  *ALL  *9 / { found = 1; ok = $4 < 0.5 } END { exit !(found && ok) }' "$tmp/reach.txt" ||
+  fail "--reach: a random model should not follow the target (reach under 0.5): $(cat "$tmp/reach.txt")"
+awk 'NR == FNR { fx[FNR] = $1 + $3 / 2; fy[FNR] = $2 + $4 / 2; a[FNR] = $3 * $4; n = FNR; next }
+  /^previous-box  *ALL / { for (t = 2; t <= n; ++t) { k = t - 2; d = 0.25 * sqrt(a[t - 1])
+      cx = fx[t - 1] + ((k % 4 == 0 || k % 4 == 3) ? d : -d); cy = fy[t - 1] + (k % 4 < 2 ? d : -d)
+      ox = fx[t] - cx; oy = fy[t] - cy; moved += ((fx[t - 1] - cx) * ox + (fy[t - 1] - cy) * oy) / a[t - 1]; off += (ox * ox + oy * oy) / a[t - 1] }
+    want = moved / off; found = 1; ok = (want - $4) ^ 2 < 4e-5 }
+  END { exit !(found && ok) }' "$data/sequences/Crossing10/groundtruth_rect.txt" "$tmp/reach.txt" ||
+  fail "--reach of the previous box is not the geometry of its shifted searches: $(cat "$tmp/reach.txt")"
+expect_error "reach without one-step" "--reach is a --one-step option" "$lorat" eval --sequences "$data/sequences" --model "$tmp/m.safetensors" --reach
+expect_error "reach with follow" "--reach searches at the previous box's size" "$lorat" eval --sequences "$data/sequences" --model "$tmp/m.safetensors" --one-step --reach --follow
 expect_error "follow without one-step" "--follow is a --one-step option" "$lorat" eval --sequences "$data/sequences" --model "$tmp/m.safetensors" --follow
 expect_error "follow with search-scale" "--follow sets its own search scales" "$lorat" eval --sequences "$data/sequences" --model "$tmp/m.safetensors" --one-step --follow --search-scale 2
 expect_error "search-scale without one-step" "--search-scale is a --one-step option" "$lorat" eval --sequences "$data/sequences" --model "$tmp/m.safetensors" --search-scale 2

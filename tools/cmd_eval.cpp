@@ -143,10 +143,10 @@ void print_row(const std::string& tracker, const std::string& seq, const lorat::
 int cmd_eval(int argc, char** argv) {
   std::set<std::string> valued = kModelOptions;
   valued.insert({"sequences", "baseline", "output-dir", "search-scale", "starts"});
-  Args args(argc, argv, valued, {"one-step", "follow"});
+  Args args(argc, argv, valued, {"one-step", "follow", "reach"});
   std::vector<std::string> dirs = args.positional();
   if (args.has("sequences")) dirs.insert(dirs.begin(), args.get("sequences"));
-  if (dirs.empty()) throw Error("usage: lorat eval --sequences DIR... --model M [--baseline csrt,kcf] [--output-dir D] [--starts K] [--one-step [--search-scale K | --follow]]");
+  if (dirs.empty()) throw Error("usage: lorat eval --sequences DIR... --model M [--baseline csrt,kcf] [--output-dir D] [--starts K] [--one-step [--search-scale K | --follow | --reach]]");
   const bool one_step = args.has("one-step");
   if (one_step && (args.has("baseline") || args.has("output-dir") || args.has("starts")))
     throw Error("--one-step scores the model alone (with the previous ground-truth box beside it): drop --baseline, --output-dir and --starts");
@@ -156,6 +156,9 @@ int cmd_eval(int argc, char** argv) {
   const bool follow = args.has("follow");
   if (follow && !one_step) throw Error("--follow is a --one-step option");
   if (follow && args.has("search-scale")) throw Error("--follow sets its own search scales (0.77 and 1.3): drop --search-scale");
+  const bool reach = args.has("reach");
+  if (reach && !one_step) throw Error("--reach is a --one-step option");
+  if (reach && (follow || args.has("search-scale"))) throw Error("--reach searches at the previous box's size: drop --follow and --search-scale");
   const double search_scale = args.get_double("search-scale", 1.0);
   if (!(search_scale > 0 && search_scale < 100)) throw Error("--search-scale must be a positive factor below 100");
   std::vector<lorat::Sequence> sequences;
@@ -174,6 +177,8 @@ int cmd_eval(int argc, char** argv) {
     if (one_step) {
       if (follow)
         print_follow(*loaded, sequences);
+      else if (reach)
+        print_reach(*loaded, sequences);
       else
         print_one_step(*loaded, sequences, search_scale);
       return 0;

@@ -23,7 +23,7 @@ const char* kUsage =
     "                         fold an adapter into the weights: one deployable bundle\n"
     "  eval --sequences DIR... [--model BUNDLE] [--baseline csrt,kcf] [--output-dir D] [--starts K]\n"
     "                         one-pass evaluation (or K passes from evenly spaced frames): success AUC, precision at 20 px, normalised precision, FPS\n"
-    "  eval --sequences DIR... --model BUNDLE --one-step [--search-scale K | --follow]\n"
+    "  eval --sequences DIR... --model BUNDLE --one-step [--search-scale K | --follow | --reach]\n"
     "                         each frame searched around the previous ground truth (its size times K): IoU, size bias, centre error\n"
     "  train KIND:PATH[:WEIGHT]... --model BASE | --variant V --base dinov2.pth, --output DIR [--steps N] [--batch B]\n"
     "        [--accumulate A] [--lr X] [--weight-decay X] [--warmup N] [--workers N] [--seed S] [--checkpoint-every N]\n"

@@ -22,4 +22,14 @@ inline constexpr double kFollowSmallScale = 0.77, kFollowLargeScale = 1.3;
 // copies the size of the crop. In tracking, a per-frame size bias b settles near b / (1 - follow).
 void print_follow(const LoadedModel& model, const std::vector<lorat::Sequence>& sequences);
 
+// The centre shift of --reach, in units of the previous box's sqrt(w h), along both axes.
+inline constexpr double kReachShift = 0.25;
+
+// lorat eval --reach: one-step scoring with the search centred kReachShift box sizes off the previous
+// truth (the four diagonals in turn). Reach is the share of the truth's offset from the search centre
+// that the answer moves: 1 when the model finds the target wherever it sits in the crop, 0 when it
+// answers the crop's centre. In tracking, a target moving v per frame is trailed by v (1 / reach - 1).
+// The previous ground-truth box is scored beside it: its reach is 1 less the target's own motion.
+void print_reach(const LoadedModel& model, const std::vector<lorat::Sequence>& sequences);
+
 }  // namespace lorat_cli
