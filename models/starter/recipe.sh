@@ -11,7 +11,8 @@
 #   5. longer full refinements with the real-footage tracks mixed back in, a larger scale jitter
 #      (it teaches the model to read the target's size instead of copying the crop's), a heavier
 #      L1 term, and synthetic sequences whose targets are the real people cut out of vtest.avi;
-#      stored in fp16 with a size smoothing for the tracker (size_update_rate 0.03);
+#      and last the spec's centre jitter of 3, so the model must find a target off the crop's
+#      centre; stored in fp16 with a size smoothing for the tracker (size_update_rate 0.03);
 #   6. lorat eval of base, final model and OpenCV's CSRT and KCF on real sequences none of them saw.
 # Times measured on a 2-core machine are in README.md here. Every stage resumes where it stopped:
 # run the script again after an interruption.
@@ -75,8 +76,8 @@ stop=1500 train "$work/refine" got10k:"$work/data/synth" --model "$work/starter-
   --steps 1500 --lr 1.5e-4 --warmup 50 --checkpoint-every 500 --seed 6 --centre-jitter 1.0 --l1-weight 2.5
 "$lorat" merge --model "$work/refine/model.safetensors" --output "$work/starter-refined.safetensors" --storage fp16
 
-stage "5/6 refinements with real footage, scale jitter and cut-out people, fp32"
-# Each from the last one's fp32 weights; lr 1e-4 unless said, centre jitter 1 throughout.
+stage "5/6 refinements with real footage, scale jitter, cut-out people and centre jitter, fp32"
+# Each from the last one's fp32 weights; lr 1e-4 unless said, centre jitter 1 until k.
 # a. The vtest.avi people as 30% of the pairs (they cut the width bias on pedestrians), 2,800 steps.
 stop=2800 train "$work/refine-a" got10k:"$work/data/synth":0.7 got10k:"$work/data/motion":0.3 --model "$work/starter-refined.safetensors" \
   --from-scratch --steps 2800 --lr 1.5e-4 --warmup 50 --checkpoint-every 700 --seed 8 --centre-jitter 1.0 --l1-weight 2.5
@@ -100,9 +101,17 @@ stop=1000 train "$work/refine-f" got10k:"$work/data/synth":0.3 got10k:"$work/cut
 stop=4000 train "$work/refine-g" got10k:"$work/data/synth":0.3 got10k:"$work/cutouts/synth":0.4 got10k:"$work/data/motion":0.3 \
   --model "$work/refine-f/model.safetensors" --from-scratch --steps 4000 --warmup 50 --checkpoint-every 250 --seed 14 --centre-jitter 1.0 \
   --l1-weight 10 --scale-jitter 0.8 --lr 1e-4
+# g was shipped as its fp16 merge, and k was trained from that file: the same here.
+"$lorat" merge --model "$work/refine-g/model.safetensors" --output "$work/starter-g.safetensors" --storage fp16 --size-update-rate 0.03
+# k. The same mix at the spec's centre jitter of 3, 3,500 steps: with jitter 1 the crop's centre is
+# nearly always on the target, and the model had learned to answer the centre (its "reach" of an
+# off-centre target rose from 0.30 to about 0.5; model card, ninth round).
+stop=3500 train "$work/refine-k" got10k:"$work/data/synth":0.3 got10k:"$work/cutouts/synth":0.4 got10k:"$work/data/motion":0.3 \
+  --model "$work/starter-g.safetensors" --from-scratch --steps 3500 --warmup 50 --checkpoint-every 500 --seed 21 --centre-jitter 3.0 \
+  --l1-weight 10 --scale-jitter 0.8 --lr 1e-4
 # Stored with the tracker's size smoothing: its size estimate is noisy, and a box that takes 3% of
 # the size change each frame tracked better on held-out synthetic sequences (model card).
-"$lorat" merge --model "$work/refine-g/model.safetensors" --output "$work/starter.safetensors" --storage fp16 --size-update-rate 0.03
+"$lorat" merge --model "$work/refine-k/model.safetensors" --output "$work/starter.safetensors" --storage fp16 --size-update-rate 0.03
 
 stage "6/6 evaluation on real sequences"
 "$lorat" eval --sequences $eval_sequences --model "$work/base/model.safetensors" --threads "$threads" --output-dir "$work/eval-base"
