@@ -222,16 +222,47 @@ TEST(Precision, Bf16AutocastKeepsTheHeadInFp32) {
   auto in = inputs(c, 2);
   torch::NoGradGuard g;
   auto want = m->forward(in.z, in.x, in.mask);
-  at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-  at::autocast::set_cpu_enabled(true);
-  auto got = m->forward(in.z, in.x, in.mask);
-  auto bf16_linear = m->blocks[0]->as<lorat::Block>()->attn->qkv->forward(in.x.new_zeros({1, 1, c.dim}));
-  at::autocast::set_cpu_enabled(false);
+  HeadOutput got;
+  torch::Tensor bf16_linear;
+  {
+    lorat::ScopedCpuAutocast autocast(/*bf16=*/true);
+    got = m->forward(in.z, in.x, in.mask);
+    bf16_linear = m->blocks[0]->as<lorat::Block>()->attn->qkv->forward(in.x.new_zeros({1, 1, c.dim}));
+  }
   EXPECT_EQ(bf16_linear.scalar_type(), at::kBFloat16);  // autocast was on for the blocks
   EXPECT_FALSE(at::autocast::is_cpu_enabled());
   EXPECT_EQ(got.boxes.scalar_type(), at::kFloat);
   EXPECT_EQ(got.score_logits.scalar_type(), at::kFloat);
   EXPECT_LT((got.boxes - want.boxes).abs().max().item<float>(), 0.02);
+}
+
+// A training step changes the weights in place between two autocast scopes: the next forward must
+// see the new weights, not autocast's cached bf16 copy of the old ones.
+TEST(Precision, Bf16AutocastSeesWeightsChangedBetweenScopes) {
+  ModelConfig c = tiny();
+  LoratModel m(c);
+  auto in = inputs(c, 2);
+  auto block = m->blocks[0]->as<lorat::Block>();
+  // The model adds its fp32 position embedding to the patch embedding, as here.
+  auto tokens = [&] { return block->forward(m->patch_embed->forward(in.x).to(at::kFloat)); };
+  auto bf16_tokens = [&] {
+    lorat::ScopedCpuAutocast autocast(/*bf16=*/true);
+    return tokens().to(at::kFloat);
+  };
+  auto before = bf16_tokens();
+  {
+    torch::NoGradGuard g;  // what an optimizer step does, in place
+    for (auto& item : m->named_parameters()) {
+      if (item.key().find("gamma") != std::string::npos) item.value().fill_(1);  // open the block
+      else item.value().add_(torch::randn_like(item.value()) * 0.05);
+    }
+  }
+  auto after = bf16_tokens();
+  auto want = tokens();  // fp32, outside autocast
+  EXPECT_FALSE(at::autocast::is_cpu_enabled());
+  const float moved = (want - before).abs().max().item<float>();
+  ASSERT_GT(moved, 0.1);
+  EXPECT_LT((after - want).abs().max().item<float>(), 0.1 * moved) << "moved " << moved;
 }
 
 TEST(Precision, AutoFollowsTheHardware) {

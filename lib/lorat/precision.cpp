@@ -56,10 +56,17 @@ std::string auto_precision(bool cuda) {
 }
 
 ScopedCpuAutocast::ScopedCpuAutocast(bool bf16) : was_enabled_(at::autocast::is_cpu_enabled()) {
+  at::autocast::increment_nesting();
   if (bf16) at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
   at::autocast::set_cpu_enabled(bf16);
 }
 
-ScopedCpuAutocast::~ScopedCpuAutocast() { at::autocast::set_cpu_enabled(was_enabled_); }
+// Autocast keeps the bf16 copy of each weight it casts until its cache is cleared. Without this,
+// every training step's forward ran on the bf16 weights of the first step while the optimizer moved
+// the fp32 ones blindly (Python's autocast clears the cache on leaving the outermost scope too).
+ScopedCpuAutocast::~ScopedCpuAutocast() {
+  at::autocast::set_cpu_enabled(was_enabled_);
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+}
 
 }  // namespace lorat

@@ -17,7 +17,7 @@ CpuFeatures cpu_features();
 std::string auto_precision(bool cuda);
 
 // CPU autocast, to bf16 or off, for a scope; the previous setting comes back on leaving it
-// (exceptions included).
+// (exceptions included), and leaving the outermost scope drops autocast's cached bf16 weights.
 class ScopedCpuAutocast {
  public:
   explicit ScopedCpuAutocast(bool bf16);
