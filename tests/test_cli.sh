@@ -224,6 +224,19 @@ sed 's/"template_size": 56/"template_size": 42/; s/"search_size": 112/"search_si
 expect_error "variant of another shape" "does not fit" "$lorat" track "$data/sequences/Crossing10" --model "$tmp/m.safetensors" --variant S-224
 
 expect_error "unknown variant" "unknown model variant" "$lorat" new --variant Q-1 --output "$tmp/q.safetensors"
+
+# A model grown deeper (blocks added at LayerScale 0) gives the same boxes; opened, it does not.
+boxes() { "$lorat" track "$data/sequences/Crossing10" --model "$1" --frames 4 --precision fp32 --threads 1 --output "$2" 2>/dev/null || fail "track $1"; }
+"$lorat" new --model "$tmp/m.safetensors" --depth 4 --output "$tmp/deeper.safetensors" >/dev/null || fail "new --model --depth"
+"$lorat" info "$tmp/deeper.safetensors" | grep -q "blocks: 4" || fail "new --model --depth 4: not 4 blocks"
+"$lorat" new --model "$tmp/m.safetensors" --depth 4 --layer-scale 1 --output "$tmp/opened.safetensors" >/dev/null || fail "new --layer-scale"
+boxes "$tmp/m.safetensors" "$tmp/shallow.csv"
+boxes "$tmp/deeper.safetensors" "$tmp/deeper.csv"
+boxes "$tmp/opened.safetensors" "$tmp/opened.csv"
+cmp -s "$tmp/shallow.csv" "$tmp/deeper.csv" || fail "grown model: boxes changed"
+cmp -s "$tmp/shallow.csv" "$tmp/opened.csv" && fail "grown model at layer scale 1: the same boxes"
+expect_error "grow to fewer blocks" "blocks can be added, not removed" "$lorat" new --model "$tmp/m.safetensors" --depth 1 --output "$tmp/q.safetensors"
+expect_error "grow with a variant" "do not go together" "$lorat" new --model "$tmp/m.safetensors" --variant T-112 --output "$tmp/q.safetensors"
 printf 'garbage' >"$tmp/bad.safetensors"
 expect_error "truncated model" "$tmp/bad.safetensors" "$lorat" info "$tmp/bad.safetensors"
 

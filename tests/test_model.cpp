@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "lorat/config.h"
+#include "lorat/deepen.h"
+#include "lorat/error.h"
 #include "lorat/model.h"
 #include "lorat/precision.h"
 
@@ -272,5 +274,40 @@ TEST(Precision, AutoFollowsTheHardware) {
   if (!f.avx512_bf16 && !f.amx_bf16) EXPECT_EQ(cpu, "fp32");
   else EXPECT_TRUE(cpu == "bf16" || cpu == "fp32") << cpu;
   EXPECT_EQ(lorat::auto_precision(false), cpu);  // measured once, then the same answer
+}
+
+// Growing a trained model: at LayerScale 0 the added blocks change no box; opened, they do.
+TEST(Deepen, AddedBlocksAtLayerScaleZeroGiveTheSameBoxes) {
+  ModelConfig c = tiny();
+  LoratModel source = model_with_lora(c);
+  source->merge(/*keep_adapter=*/false);
+  auto in = inputs(c, 2);
+  torch::NoGradGuard g;
+  auto want = source->forward(in.z, in.x, in.mask);
+  LoratModel same = deepen(*source, c.depth + 2, 0);
+  same->eval();
+  EXPECT_EQ(same->config.depth, c.depth + 2);
+  EXPECT_EQ(same->blocks->size(), size_t(c.depth + 2));
+  auto got = same->forward(in.z, in.x, in.mask);
+  EXPECT_TRUE(torch::equal(got.boxes, want.boxes));
+  EXPECT_TRUE(torch::equal(got.score_logits, want.score_logits));
+  // The added blocks are the last block's weights, so opening them changes the boxes.
+  LoratModel opened = deepen(*source, c.depth + 2, 1);
+  opened->eval();
+  auto moved = (opened->forward(in.z, in.x, in.mask).box_logits - want.box_logits).abs().max().item<float>();
+  EXPECT_GT(moved, 0.1 * want.box_logits.abs().max().item<float>());
+}
+
+TEST(Deepen, RefusesFewerBlocksAndUnmergedAdapters) {
+  ModelConfig c = tiny();
+  LoratModel source(c);
+  try {
+    deepen(*source, c.depth - 1, 0);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("blocks can be added, not removed"), std::string::npos) << e.what();
+  }
+  source->add_lora(c.lora_rank, c.lora_scale());
+  EXPECT_THROW(deepen(*source, c.depth + 1, 0), Error);
 }
 }  // namespace

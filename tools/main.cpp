@@ -19,6 +19,8 @@ const char* kUsage =
     "  info FILE...           what a checkpoint holds\n"
     "  new --variant V --output BUNDLE [--base dinov2.pth] [--seed N] [--lora] [--storage fp32|fp16|bf16] [--depth N]\n"
     "                         a model bundle with random weights (or a DINOv2 backbone)\n"
+    "  new --model BUNDLE --depth N --output BUNDLE [--layer-scale X] [--lora] [--storage ...]\n"
+    "                         the bundle grown deeper: copies of its last block with LayerScale X (0: the same boxes)\n"
     "  merge --model BUNDLE | --variant V --base dinov2.pth, --adapter A --output BUNDLE [--storage fp32|fp16|bf16] [--size-update-rate R]\n"
     "                         fold an adapter into the weights: one deployable bundle\n"
     "  eval --sequences DIR... [--model BUNDLE] [--baseline csrt,kcf] [--output-dir D] [--starts K]\n"
