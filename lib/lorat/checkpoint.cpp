@@ -67,16 +67,19 @@ void write_tensors(const std::string& path, const TensorMap& tensors, DType dtyp
   write_safetensors(path, list, metadata);
 }
 
+int block_index(const std::string& name) {
+  if (name.rfind("blocks.", 0) != 0) return -1;
+  size_t dot = name.find('.', 7);
+  try {
+    return std::stoi(name.substr(7, dot - 7));
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
 int count_blocks(const TensorMap& tensors) {
   int n = 0;
-  for (const auto& [name, t] : tensors) {
-    if (name.rfind("blocks.", 0) != 0) continue;
-    size_t dot = name.find('.', 7);
-    try {
-      n = std::max(n, std::stoi(name.substr(7, dot - 7)) + 1);
-    } catch (const std::exception&) {
-    }
-  }
+  for (const auto& [name, t] : tensors) n = std::max(n, block_index(name) + 1);
   return n;
 }
 

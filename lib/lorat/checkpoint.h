@@ -27,6 +27,9 @@ void write_tensors(const std::string& path, const TensorMap& tensors, DType dtyp
 void load_into(LoratModelImpl& model, const TensorMap& tensors, const std::string& source,
                const std::vector<std::string>& required, bool allow_unknown);
 
+// The block index i of a "blocks.{i}.*" tensor name, or -1 for any other name.
+int block_index(const std::string& name);
+
 // Number of blocks in a tensor map ("blocks.{i}.*" keys), 0 if none.
 int count_blocks(const TensorMap& tensors);
 

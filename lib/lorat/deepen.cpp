@@ -5,20 +5,10 @@
 #include <cmath>
 #include <string>
 
+#include "checkpoint.h"
 #include "error.h"
 
 namespace lorat {
-
-namespace {
-// The block index of "blocks.{i}.rest" and its "rest", or -1 for any other name.
-int64_t block_index(const std::string& name, std::string* rest) {
-  const std::string prefix = "blocks.";
-  if (name.rfind(prefix, 0) != 0) return -1;
-  const size_t dot = name.find('.', prefix.size());
-  *rest = name.substr(dot + 1);
-  return std::stoll(name.substr(prefix.size(), dot - prefix.size()));
-}
-}  // namespace
 
 LoratModel deepen(const LoratModelImpl& source, int64_t depth, double layer_scale) {
   const int64_t from = source.config.depth;
@@ -33,10 +23,15 @@ LoratModel deepen(const LoratModelImpl& source, int64_t depth, double layer_scal
   const std::string last = "blocks." + std::to_string(from - 1) + ".";
   torch::NoGradGuard no_grad;
   for (auto& [name, t] : deeper->named_tensors()) {
-    std::string rest;
-    const bool added = block_index(name, &rest) >= from;
-    t.copy_(have.at(added ? last + rest : name));
-    if (added && rest.size() > 6 && rest.compare(rest.size() - 6, 6, ".gamma") == 0) t.fill_(layer_scale);
+    const int i = block_index(name);
+    if (i < from) {
+      t.copy_(have.at(name));
+      continue;
+    }
+    // An added block: "blocks.{i}.rest" takes the last block's "rest".
+    const std::string rest = name.substr(("blocks." + std::to_string(i) + ".").size());
+    t.copy_(have.at(last + rest));
+    if (rest.size() > 6 && rest.compare(rest.size() - 6, 6, ".gamma") == 0) t.fill_(layer_scale);
   }
   return deeper;
 }
